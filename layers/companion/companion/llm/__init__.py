@@ -1,0 +1,1 @@
+"""LLM providers behind one interface, and the failover chain that uses them."""

@@ -1,0 +1,73 @@
+"""The provider interface every LLM adapter implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..models import Character, RecalledMemory
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False  # True when the provider did not report usage
+
+
+class Prompt(BaseModel):
+    """What the model is asked, both as chat messages and in structured form.
+
+    HTTP providers send ``messages``; the offline provider reads the structured
+    fields so it can answer in the character's voice and show the memory it got.
+    """
+
+    messages: list[dict[str, str]]
+    language: str = "en"
+    character: Character | None = None
+    memories: list[RecalledMemory] = Field(default_factory=list)
+    history: list[dict[str, str]] = Field(default_factory=list)
+    user_message: str = ""
+    max_tokens: int = 1024
+    temperature: float = 0.8
+
+
+class StreamChunk(BaseModel):
+    """A piece of a streamed reply: a text delta, and/or the final usage."""
+
+    text: str = ""
+    usage: Usage | None = None
+
+
+class Completion(BaseModel):
+    text: str
+    usage: Usage
+    model: str
+
+
+class ProviderError(Exception):
+    """The provider failed (HTTP error, timeout, malformed stream)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class LLMProvider(ABC):
+    """One configured model. Instances are created once per execution environment."""
+
+    name: str
+
+    @abstractmethod
+    def stream(self, prompt: Prompt) -> AsyncIterator[StreamChunk]:
+        """Yield the reply as it is generated; raise ProviderError on failure."""
+
+    @abstractmethod
+    async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
+                       max_tokens: int = 2048, temperature: float = 0.2) -> Completion:
+        """One non-streamed completion (memory extraction), optionally JSON-constrained."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections (tests, local runner)."""
