@@ -1,0 +1,1 @@
+"""Adapters: concrete implementations of ``companion.ports`` for Redis, DynamoDB, SQS, S3, OpenSearch."""
