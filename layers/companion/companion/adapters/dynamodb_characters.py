@@ -1,0 +1,57 @@
+"""Characters in DynamoDB. Built-in characters carry owner_id "system" (the GSI key cannot be null)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Character
+from . import aws
+from .dynamodb_codec import call, deserialize, serialize
+
+SYSTEM_OWNER = "system"
+
+
+class DynamoCharacterRepository:
+    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
+        self._endpoint = endpoint_url
+        self._table = table
+
+    @property
+    def _ddb(self) -> Any:
+        return aws.client("dynamodb", endpoint_url=self._endpoint)
+
+    async def get(self, character_id: str) -> Character | None:
+        resp = await call(self._ddb.get_item, TableName=self._table,
+                          Key=serialize({"character_id": character_id}))
+        return self._decode(resp["Item"]) if "Item" in resp else None
+
+    async def put(self, character: Character) -> None:
+        item = character.model_dump()
+        item["owner_id"] = character.owner_id or SYSTEM_OWNER
+        await call(self._ddb.put_item, TableName=self._table, Item=serialize(item))
+
+    async def delete(self, character_id: str) -> None:
+        await call(self._ddb.delete_item, TableName=self._table,
+                   Key=serialize({"character_id": character_id}))
+
+    async def list(self, owner_id: str | None = None) -> list[Character]:
+        """Built-in characters plus, when given, the ones ``owner_id`` created."""
+        out: list[Character] = []
+        for owner in [SYSTEM_OWNER] + ([owner_id] if owner_id else []):
+            kwargs: dict[str, Any] = dict(TableName=self._table, IndexName="owner-index",
+                                          KeyConditionExpression="owner_id = :o",
+                                          ExpressionAttributeValues=serialize({":o": owner}))
+            while True:
+                resp = await call(self._ddb.query, **kwargs)
+                out.extend(self._decode(i) for i in resp.get("Items", []))
+                if "LastEvaluatedKey" not in resp:
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return sorted(out, key=lambda c: (c.owner_id is not None, c.name))
+
+    @staticmethod
+    def _decode(item: dict[str, Any]) -> Character:
+        data = deserialize(item)
+        if data.get("owner_id") == SYSTEM_OWNER:
+            data["owner_id"] = None
+        return Character.model_validate(data)

@@ -1,0 +1,47 @@
+"""Sliding-window rate limiting in Redis (seed 000 §6.4), atomic in one Lua script.
+
+Rejected requests are not recorded, so a client that keeps retrying is let in again as
+soon as the window has room, and ``retry_after`` is exact: when the oldest hit expires.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from typing import Any
+
+from ..errors import StoreUnavailable
+from ..models import RateDecision
+from .redis_client import REDIS_ERRORS
+
+_SCRIPT = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, tostring(window - (now - tonumber(oldest[2]))), 0}
+end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('PEXPIRE', key, math.ceil(window * 1000))
+return {1, '0', limit - count - 1}
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, redis: Any) -> None:
+        self._r = redis
+        self._script = redis.register_script(_SCRIPT)
+
+    async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
+        try:
+            allowed, retry, remaining = await self._script(
+                keys=[f"rate:{{{key}}}"], args=[time.time(), window_s, limit, uuid.uuid4().hex])
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        return RateDecision(allowed=bool(int(allowed)), retry_after_s=max(1, math.ceil(float(retry)))
+                            if not int(allowed) else 0, remaining=int(remaining))

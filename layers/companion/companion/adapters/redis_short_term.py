@@ -1,0 +1,84 @@
+"""Short-term memory in Redis (seed 003): a newest-first list and a meta hash per conversation.
+
+Keys: ``chat:{user:character}:messages`` and ``chat:{user:character}:meta``; the hash tag
+keeps both in one cluster slot so the MULTI/EXEC pipeline below is valid on a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import StoreUnavailable
+from ..models import ChatMessage
+from .redis_client import REDIS_ERRORS, conversation_tag
+
+
+def messages_key(user_id: str, character_id: str) -> str:
+    return f"chat:{conversation_tag(user_id, character_id)}:messages"
+
+
+def meta_key(user_id: str, character_id: str) -> str:
+    return f"chat:{conversation_tag(user_id, character_id)}:meta"
+
+
+class RedisShortTermStore:
+    def __init__(self, redis: Any, *, max_messages: int = 100, ttl_s: int = 86400) -> None:
+        self._r = redis
+        self._max = max_messages
+        self._ttl = ttl_s
+
+    async def window(self, user_id: str, character_id: str, limit: int) -> list[ChatMessage]:
+        try:
+            raw = await self._r.lrange(messages_key(user_id, character_id), 0, max(0, limit - 1))
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        out: list[ChatMessage] = []
+        for item in reversed(raw):  # stored newest first; prompts want oldest first
+            try:
+                out.append(ChatMessage.model_validate_json(item))
+            except ValueError:
+                continue  # a corrupt entry must not break the conversation
+        return out
+
+    async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> None:
+        if not messages:
+            return
+        mkey, hkey = messages_key(user_id, character_id), meta_key(user_id, character_id)
+        last = messages[-1]
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.lpush(mkey, *[m.model_dump_json() for m in messages])
+                pipe.ltrim(mkey, 0, self._max - 1)
+                pipe.expire(mkey, self._ttl)
+                pipe.hset(hkey, mapping={"state": "ACTIVE", "last_active_at": str(int(last.timestamp)),
+                                         "session_id": last.session_id})
+                pipe.hsetnx(hkey, "session_start", str(int(messages[0].timestamp)))
+                pipe.hincrby(hkey, "message_count", len(messages))
+                pipe.hincrby(hkey, "total_tokens", sum(m.token_count for m in messages))
+                pipe.expire(hkey, self._ttl)
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def meta(self, user_id: str, character_id: str) -> dict[str, str]:
+        try:
+            return dict(await self._r.hgetall(meta_key(user_id, character_id)))
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def update_meta(self, user_id: str, character_id: str, fields: dict[str, str]) -> None:
+        try:
+            hkey = meta_key(user_id, character_id)
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.hset(hkey, mapping=fields)
+                pipe.expire(hkey, self._ttl)
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def clear(self, user_id: str, character_id: str) -> None:
+        try:
+            await self._r.delete(messages_key(user_id, character_id), meta_key(user_id, character_id))
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
