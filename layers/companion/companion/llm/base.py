@@ -50,9 +50,15 @@ class Completion(BaseModel):
 class ProviderError(Exception):
     """The provider failed (HTTP error, timeout, malformed stream)."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.status = status  # HTTP status when the failure was an HTTP answer
+
+    @property
+    def counts_against_model(self) -> bool:
+        """Whether the breaker should count this failure (a bad request is the caller's fault)."""
+        return self.status not in (400, 413, 422)
 
 
 class LLMProvider(ABC):

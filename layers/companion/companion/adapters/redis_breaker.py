@@ -1,0 +1,107 @@
+"""Circuit-breaker state in Redis, so every Lambda instance sees an open breaker.
+
+Keys of one model share a hash tag (``breaker:{model}:…``) so the Lua scripts touch one
+cluster slot. The open state is a key with a TTL: Redis ends the open period by itself.
+Semantics match ``companion.llm.breaker.InMemoryBreakerStore``:
+
+- ``…:fails``   consecutive failures, expiring ``window_s`` after the first one
+- ``…:open``    present while open (TTL = open_seconds)
+- ``…:tripped`` present after the breaker opened until a success: with ``open`` gone
+                this is the half-open state
+- ``…:trial``   the half-open trial lock (SET NX, TTL = open_seconds)
+
+Redis errors are raised as ``StoreUnavailable``; ``ResilientBreakerStore`` turns them
+into an in-process fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from ..errors import StoreUnavailable
+
+_ERRORS = (RedisError, OSError, TimeoutError)
+
+# KEYS: fails, open, tripped, trial; ARGV: threshold, open_seconds, window_s, tripped_ttl
+_RECORD_FAILURE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local open_s = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('SET', KEYS[2], '1', 'EX', open_s)
+  redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[4]))
+  redis.call('DEL', KEYS[1], KEYS[4])
+  return 1
+end
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3])) end
+if n >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], '1', 'EX', open_s)
+  redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[4]))
+  redis.call('DEL', KEYS[1], KEYS[4])
+  return 1
+end
+return 0
+"""
+
+# KEYS: open, tripped, trial; ARGV: open_seconds
+_ALLOW_CALL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 1 end
+if redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 1 end
+return 0
+"""
+
+_UNSAFE = re.compile(r"[{}\s]")
+
+
+class RedisBreakerStore:
+    def __init__(self, redis: Any, prefix: str = "breaker:", *, window_s: int = 60,
+                 tripped_ttl_s: int = 86400) -> None:
+        self._r = redis
+        self.prefix = prefix
+        self.window_s = window_s
+        self.tripped_ttl_s = tripped_ttl_s  # forget a half-open state nobody has tried for a day
+        self._record_failure = redis.register_script(_RECORD_FAILURE)
+        self._allow_call = redis.register_script(_ALLOW_CALL)
+
+    def _keys(self, model: str) -> dict[str, str]:
+        tag = "{" + _UNSAFE.sub("_", model) + "}"
+        return {name: f"{self.prefix}{tag}:{name}" for name in ("fails", "open", "tripped", "trial")}
+
+    async def is_open(self, model: str) -> bool:
+        try:
+            return bool(await self._r.exists(self._keys(model)["open"]))
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+
+    async def allow_call(self, model: str, open_seconds: int) -> bool:
+        k = self._keys(model)
+        try:
+            result = await self._allow_call(keys=[k["open"], k["tripped"], k["trial"]],
+                                            args=[max(1, int(open_seconds))])
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        return bool(int(result))
+
+    async def record_failure(self, model: str, threshold: int, open_seconds: int) -> bool:
+        k = self._keys(model)
+        try:
+            result = await self._record_failure(
+                keys=[k["fails"], k["open"], k["tripped"], k["trial"]],
+                args=[max(1, threshold), max(1, int(open_seconds)), self.window_s,
+                      max(self.tripped_ttl_s, int(open_seconds) * 2)])
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        return bool(int(result))
+
+    async def record_success(self, model: str) -> None:
+        k = self._keys(model)
+        try:
+            # Leaves ``open`` alone: a late success from before the breaker opened must not
+            # cut the open period short; closing happens through the half-open trial.
+            await self._r.delete(k["fails"], k["tripped"], k["trial"])
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"redis breaker: {exc}") from exc

@@ -1,0 +1,82 @@
+"""Build the LLM chain from settings, once per execution environment."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..config import ModelSpec, Settings
+from .base import LLMProvider
+from .breaker import InMemoryBreakerStore, ResilientBreakerStore
+from .chain import ChainObserver, LLMChain
+from .offline import OfflineProvider
+
+log = logging.getLogger(__name__)
+
+_KEYS: dict[str, str] = {}
+_KEYS_LOCK = threading.Lock()
+_SECRET_PREFIX = "secret:"
+
+
+def resolve_api_key(spec: ModelSpec) -> str:
+    """``spec.api_key``, else the parameter ``spec.api_key_param`` (read once, cached for life).
+
+    ``arn:aws:secretsmanager:…`` or ``secret:<name>`` → Secrets Manager, anything else →
+    SSM Parameter Store with decryption.
+    """
+    if spec.api_key or not spec.api_key_param:
+        return spec.api_key
+    name = spec.api_key_param
+    with _KEYS_LOCK:
+        if name in _KEYS:
+            return _KEYS[name]
+    # Powertools is imported here only: most environments never read a key.
+    from aws_lambda_powertools.utilities import parameters
+
+    if name.startswith("arn:aws:secretsmanager:") or name.startswith(_SECRET_PREFIX):
+        secret_id = name.removeprefix(_SECRET_PREFIX)
+        value = parameters.get_secret(secret_id, max_age=86400)
+    else:
+        value = parameters.get_parameter(name, decrypt=True, max_age=86400)
+    key = value if isinstance(value, str) else (value.decode() if isinstance(value, bytes) else str(value))
+    key = key.strip()
+    with _KEYS_LOCK:
+        _KEYS[name] = key
+    return key
+
+
+def build_provider(spec: ModelSpec, http_client: Any = None) -> LLMProvider:
+    if spec.provider == "offline":
+        return OfflineProvider(spec.name)
+    if spec.provider == "bedrock":
+        from .bedrock import BedrockProvider
+
+        return BedrockProvider(spec)
+    from .openai_compat import OpenAICompatProvider
+
+    provider = OpenAICompatProvider(spec, resolve_api_key(spec), client=http_client)
+    provider.warm()
+    return provider
+
+
+def build_chain(settings: Settings, redis_client_or_none: Any = None, *,
+                on_event: ChainObserver | None = None, http_client: Any = None) -> LLMChain:
+    """The chain of ``settings.llm_chain`` (empty → the offline model only).
+
+    With a Redis client the breaker state is shared through Redis, with an in-process
+    fallback; without one it is in-process only.
+    """
+    providers = [build_provider(spec, http_client) for spec in settings.llm_chain] or [OfflineProvider()]
+    if redis_client_or_none is not None:
+        from ..adapters.redis_breaker import RedisBreakerStore
+
+        store: Any = ResilientBreakerStore(RedisBreakerStore(redis_client_or_none),
+                                           timeout_s=max(0.05, settings.redis_timeout_s))
+    else:
+        store = InMemoryBreakerStore()
+    log.info("llm chain: %s", [p.name for p in providers])
+    return LLMChain(providers, store, first_token_timeout_s=settings.llm_first_token_timeout_s,
+                    idle_timeout_s=settings.llm_stream_idle_timeout_s,
+                    failure_threshold=settings.breaker_failure_threshold,
+                    open_seconds=settings.breaker_open_seconds, on_event=on_event)
