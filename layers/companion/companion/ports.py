@@ -9,9 +9,17 @@ can degrade as the degradation matrix says.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .models import Character, ChatMessage, MemoryTask, RateDecision
+
+
+@dataclass
+class AppendResult:
+    messages: list[ChatMessage]  # with their log positions (seq) set
+    next_seq: int  # last position now assigned in the conversation
+    processed_upto: int  # the memory watermark
 
 
 class ShortTermStore(Protocol):
@@ -29,6 +37,15 @@ class ShortTermStore(Protocol):
 
     async def clear(self, user_id: str, character_id: str) -> None: ...
 
+    async def spool_unlogged(self, user_id: str, character_id: str, session_id: str,
+                             messages: Sequence[ChatMessage]) -> None:
+        """Keep messages the durable log could not take, to be written later."""
+        ...
+
+    async def take_unlogged(self, user_id: str, character_id: str) -> list[tuple[str, ChatMessage]]:
+        """Remove and return spooled (session_id, message) pairs, oldest first."""
+        ...
+
 
 class MessageLog(Protocol):
     """The durable log of every message (DynamoDB), with per-conversation positions.
@@ -39,7 +56,7 @@ class MessageLog(Protocol):
     """
 
     async def append(self, user_id: str, character_id: str, session_id: str,
-                     messages: Sequence[ChatMessage]) -> list[ChatMessage]: ...
+                     messages: Sequence[ChatMessage]) -> AppendResult: ...
 
     async def history(self, user_id: str, character_id: str, limit: int = 50,
                       before_seq: int | None = None) -> list[ChatMessage]: ...
@@ -99,3 +116,16 @@ class BreakerStateStore(Protocol):
 
 class TaskQueue(Protocol):
     async def publish(self, task: MemoryTask) -> None: ...
+
+
+class TaskStatusStore(Protocol):
+    """Memory task status for operators: pending → queued → processing → completed | failed."""
+
+    async def put(self, task_id: str, status: str, **fields: Any) -> None: ...
+
+    async def update(self, task_id: str, status: str, **fields: Any) -> None: ...
+
+    async def get(self, task_id: str) -> dict[str, Any] | None: ...
+
+    async def by_status(self, status: str, *, older_than: float | None = None,
+                        limit: int = 100) -> list[dict[str, Any]]: ...

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import ChatMessage
+from ..ports import AppendResult
 from . import aws
 from .dynamodb_codec import call, deserialize, is_conditional_failure, serialize
 
@@ -47,9 +48,10 @@ class DynamoMessageLog:
         return aws.client("dynamodb", endpoint_url=self._endpoint)
 
     async def append(self, user_id: str, character_id: str, session_id: str,
-                     messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+                     messages: Sequence[ChatMessage]) -> AppendResult:
         if not messages:
-            return []
+            conv = await self.conversation(user_id, character_id) or {}
+            return AppendResult([], int(conv.get("next_seq", 0)), int(conv.get("processed_upto", 0)))
         pk = conv_pk(user_id, character_id)
         now = time.time()
         resp = await call(
@@ -60,7 +62,8 @@ class DynamoMessageLog:
                                                  ":c": character_id, ":shard": pending_shard(pk),
                                                  ":n": len(messages), ":zero": 0}),
             ReturnValues="UPDATED_NEW")
-        last = int(deserialize(resp["Attributes"])["next_seq"])
+        attrs = deserialize(resp["Attributes"])
+        last = int(attrs["next_seq"])
         first = last - len(messages) + 1
         logged = [m.model_copy(update={"seq": first + i, "session_id": session_id})
                   for i, m in enumerate(messages)]
@@ -74,7 +77,7 @@ class DynamoMessageLog:
                 item["expires_at"] = int(now + self._retention_s)
             requests.append({"PutRequest": {"Item": serialize(item)}})
         await self._batch_write(requests)
-        return logged
+        return AppendResult(logged, last, int(attrs.get("processed_upto", 0)))
 
     async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), 25):

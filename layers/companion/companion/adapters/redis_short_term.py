@@ -6,6 +6,7 @@ keeps both in one cluster slot so the MULTI/EXEC pipeline below is valid on a cl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,10 @@ from .redis_client import REDIS_ERRORS, conversation_tag
 
 def messages_key(user_id: str, character_id: str) -> str:
     return f"chat:{conversation_tag(user_id, character_id)}:messages"
+
+
+def unlogged_key(user_id: str, character_id: str) -> str:
+    return f"chat:{conversation_tag(user_id, character_id)}:unlogged"
 
 
 def meta_key(user_id: str, character_id: str) -> str:
@@ -79,6 +84,34 @@ class RedisShortTermStore:
 
     async def clear(self, user_id: str, character_id: str) -> None:
         try:
-            await self._r.delete(messages_key(user_id, character_id), meta_key(user_id, character_id))
+            await self._r.delete(messages_key(user_id, character_id), meta_key(user_id, character_id),
+                                 unlogged_key(user_id, character_id))
         except REDIS_ERRORS as exc:
             raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def spool_unlogged(self, user_id: str, character_id: str, session_id: str,
+                             messages: Sequence[ChatMessage]) -> None:
+        key = unlogged_key(user_id, character_id)
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, *[json.dumps({"session_id": session_id, "message": m.model_dump()})
+                                  for m in messages])
+                pipe.expire(key, 7 * 86400)
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def take_unlogged(self, user_id: str, character_id: str) -> list[tuple[str, ChatMessage]]:
+        key = unlogged_key(user_id, character_id)
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.lrange(key, 0, -1)
+                pipe.delete(key)
+                raw, _ = await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        out = []
+        for item in raw:
+            data = json.loads(item)
+            out.append((data["session_id"], ChatMessage.model_validate(data["message"])))
+        return out

@@ -1,0 +1,185 @@
+"""The Docker-free local stack: plays what SAM and Lambda do, against local services.
+
+Starts redis-server, moto's server (DynamoDB, S3, SQS), creates the resources that
+template.yaml declares, seeds the built-in characters, and serves the chat function's
+ASGI app with uvicorn exactly as the Lambda Web Adapter runs it. Ctrl-C stops every
+process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from infra.local.services import ManagedProcess, free_port, moto_process, redis_process
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "companion"
+
+
+def _port_or_free(value: int) -> int:
+    return value if value else free_port()
+
+
+def stack_env(*, redis_port: int, moto_port: int, opensearch_port: int | None, queue_url: str = "") -> dict[str, str]:
+    env = {
+        "APP_ENV": os.environ.get("APP_ENV", "local"),
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "CompanionLocal",
+        "PYTHONPATH": os.pathsep.join([str(LAYER), str(ROOT)]),
+    }
+    if opensearch_port:
+        env["OPENSEARCH_URL"] = f"http://127.0.0.1:{opensearch_port}"
+    if queue_url:
+        env["MEMORY_QUEUE_URL"] = queue_url
+    return env
+
+
+async def seed_characters(env: dict[str, str]) -> int:
+    from companion.adapters.dynamodb_characters import DynamoCharacterRepository
+    from companion.characters import BUILTIN_CHARACTERS
+    from companion.config import Settings
+
+    settings = Settings()
+    repo = DynamoCharacterRepository(settings.characters_table, endpoint_url=env["AWS_ENDPOINT_URL"])
+    for character in BUILTIN_CHARACTERS.values():
+        await repo.put(character)
+    return len(BUILTIN_CHARACTERS)
+
+
+class LocalStack:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
+                 moto_port: int = 5000, data_dir: Path | None = None, quiet: bool = False) -> None:
+        self.host, self.port = host, port
+        self.redis_port, self.moto_port = _port_or_free(redis_port), _port_or_free(moto_port)
+        self.data_dir = data_dir
+        self.quiet = quiet
+        self.procs: list[ManagedProcess] = []
+        self.env: dict[str, str] = {}
+        self.token = ""
+
+    def _log(self, msg: str) -> None:
+        if not self.quiet:
+            print(msg, flush=True)
+
+    def _logfile(self, name: str) -> Path | None:
+        if self.data_dir is None:
+            return None
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        return self.data_dir / "logs" / f"{name}.log"
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        redis_dir = self.data_dir / "redis" if self.data_dir else None
+        self._log(f"starting redis-server on :{self.redis_port}")
+        self.procs.append(redis_process(self.redis_port, redis_dir, self._logfile("redis")).start())
+        self._log(f"starting moto server (DynamoDB, S3, SQS) on :{self.moto_port}")
+        self.procs.append(moto_process(self.moto_port, self._logfile("moto")).start(timeout_s=60))
+        self.env = stack_env(redis_port=self.redis_port, moto_port=self.moto_port, opensearch_port=None)
+        os.environ.update(self.env)  # resource creation and seeding below use the same settings
+        for p in (str(LAYER), str(ROOT)):
+            if p not in sys.path:
+                sys.path.insert(0, p)
+        from companion.config import Settings
+
+        from infra.local.resources import create_local_resources
+
+        created = create_local_resources(Settings())
+        queue_url = created.get("memory_queue_url", "")
+        self.env["MEMORY_QUEUE_URL"] = queue_url
+        os.environ["MEMORY_QUEUE_URL"] = queue_url
+        count = asyncio.run(seed_characters(self.env))
+        self._log(f"created tables, queues and bucket from template.yaml; seeded {count} characters")
+
+        from companion.auth import LOCAL_DEV_SECRET, issue_token
+
+        secret = os.environ.get("JWT_SECRET") or LOCAL_DEV_SECRET
+        self.env["JWT_SECRET"] = secret
+        self.token = issue_token(secret, os.environ.get("DEV_USER_ID", "dev-user"), ttl_s=30 * 86400)
+
+        # The chat function exactly as the web adapter runs it (functions/chat/run.sh).
+        chat = ManagedProcess(
+            "chat", [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ROOT / "functions" / "chat"),
+                     "--host", self.host, "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown",
+                     "5"], self.port, env=self.env, log_path=self._logfile("chat"))
+        self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
+        self.procs.append(chat.start(timeout_s=60))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+
+    def banner(self) -> str:
+        return f"""
+Companion local stack is up.
+  Chat URL:   {self.url}/api/v1/chat/stream
+  Dev token:  {self.token}
+
+Try it:
+  curl -N {self.url}/api/v1/chat/stream \\
+    -H "Authorization: Bearer {self.token}" -H "Content-Type: application/json" \\
+    -d '{{"character_id": "xiaoyu", "message": "你好，我叫小林"}}'
+
+Characters: xiaoyu (中文), luna (English). Ctrl-C stops everything.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Companion stack locally (no Docker, no cloud).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    parser.add_argument("--redis-port", type=int, default=int(os.environ.get("REDIS_PORT", 6379)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
+    parser.add_argument("--token-file", type=Path, default=None, help="also write the dev token here")
+    args = parser.parse_args()
+
+    stack = LocalStack(host=args.host, port=args.port, redis_port=args.redis_port, moto_port=args.moto_port,
+                       data_dir=args.data_dir)
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        if args.token_file:
+            args.token_file.write_text(stack.token)
+        print(stack.banner(), flush=True)
+        while all(p.running for p in stack.procs):
+            time.sleep(0.5)
+        dead = [p.name for p in stack.procs if not p.running]
+        print(f"stopping: {', '.join(dead)} exited (see {args.data_dir}/logs)", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping the local stack…", flush=True)
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            stack.stop()

@@ -1,0 +1,1 @@
+"""HTTP surfaces (FastAPI apps) over the domain services; functions/ entry points import these."""

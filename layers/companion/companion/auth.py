@@ -1,0 +1,79 @@
+"""Bearer-token verification. The user id is the token's ``sub``, never a request field.
+
+HS256 with a shared secret for local and development; RS256/ES256 against a JWKS
+endpoint (e.g. a Cognito user pool) when ``JWT_JWKS_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import Any
+
+import jwt
+
+from .config import Settings
+from .errors import Unauthorized
+
+LOCAL_DEV_SECRET = "companion-local-dev-secret-change-me"  # only used when APP_ENV is local/test
+
+
+def resolve_secret(settings: Settings) -> str:
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.jwt_secret_param:
+        from .secrets import read_secret
+
+        return read_secret(settings.jwt_secret_param)
+    if settings.is_local:
+        return LOCAL_DEV_SECRET
+    raise RuntimeError("no JWT key configured: set JWT_SECRET_PARAM or JWT_JWKS_URL")
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._s = settings
+
+    @cached_property
+    def _jwks(self) -> Any:
+        return jwt.PyJWKClient(self._s.jwt_jwks_url, cache_keys=True, lifespan=3600)
+
+    @cached_property
+    def _secret(self) -> str:
+        return resolve_secret(self._s)
+
+    def verify(self, authorization: str | None) -> str:
+        """Returns the user id for an ``Authorization: Bearer`` header value."""
+        if not authorization:
+            raise Unauthorized("missing bearer token", code="missing_token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("expected 'Authorization: Bearer <token>'", code="invalid_token")
+        options: dict[str, Any] = {"require": ["sub", "exp"]}
+        kwargs: dict[str, Any] = {"options": options, "leeway": 5}
+        if self._s.jwt_audience:
+            kwargs["audience"] = self._s.jwt_audience
+        else:
+            options["verify_aud"] = False
+        if self._s.jwt_issuer:
+            kwargs["issuer"] = self._s.jwt_issuer
+        try:
+            if self._s.jwt_jwks_url:
+                key = self._jwks.get_signing_key_from_jwt(token.strip()).key
+                claims = jwt.decode(token.strip(), key, algorithms=["RS256", "ES256"], **kwargs)
+            else:
+                claims = jwt.decode(token.strip(), self._secret, algorithms=["HS256"], **kwargs)
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token has expired", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
+        sub = str(claims.get("sub") or "")
+        if not sub or len(sub) > 128 or any(ch in sub for ch in "#{}\n"):
+            raise Unauthorized("token subject is not a valid user id", code="invalid_token")
+        return sub
+
+
+def issue_token(secret: str, user_id: str, *, ttl_s: int = 7 * 86400, **claims: Any) -> str:
+    """An HS256 token for local development and tests."""
+    now = int(time.time())
+    return jwt.encode({"sub": user_id, "iat": now, "exp": now + ttl_s, **claims}, secret, algorithm="HS256")

@@ -1,0 +1,80 @@
+"""The composition root: builds adapters and services from settings, once per environment.
+
+Lambda reuses an execution environment across invocations, so clients (Redis pool,
+boto3, httpx) are created here once and shared by every request the environment serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .adapters.dynamodb_characters import DynamoCharacterRepository
+from .adapters.dynamodb_messages import DynamoMessageLog
+from .adapters.dynamodb_tasks import DynamoTaskStatusStore
+from .adapters.redis_character_cache import RedisCharacterCache
+from .adapters.redis_client import create_redis
+from .adapters.redis_rate_limit import RedisRateLimiter
+from .adapters.redis_short_term import RedisShortTermStore
+from .adapters.sqs_tasks import SqsTaskQueue
+from .auth import TokenVerifier
+from .characters import CharacterService
+from .chat.service import ChatService, Recaller
+from .config import Settings, get_settings
+from .llm.chain import ChainNotice, LLMChain
+from .llm.factory import build_chain
+from .memory.scheduler import MemoryTaskScheduler
+from .observability import telemetry
+
+
+
+
+def _observe_chain(notice: ChainNotice) -> None:
+    if notice.kind == "first_token" and notice.value_ms is not None:
+        telemetry.millis("ModelFirstToken", notice.value_ms)
+    else:
+        telemetry.count(f"Model.{notice.kind}")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    redis: Any
+    short_term: RedisShortTermStore
+    rate_limiter: RedisRateLimiter
+    characters: CharacterService
+    character_repo: DynamoCharacterRepository
+    message_log: DynamoMessageLog
+    task_queue: SqsTaskQueue
+    task_statuses: DynamoTaskStatusStore
+    scheduler: MemoryTaskScheduler
+    chain: LLMChain
+    verifier: TokenVerifier
+    chat: ChatService
+
+    async def aclose(self) -> None:
+        await self.chain.aclose()
+        await self.redis.aclose()
+
+
+
+
+def build_container(settings: Settings | None = None, *, recaller: Recaller | None = None) -> Container:
+    s = settings or get_settings()
+    endpoint = s.aws_endpoint_url
+    redis = create_redis(s.redis_url, cluster=s.redis_cluster, timeout_s=s.redis_timeout_s)
+    short_term = RedisShortTermStore(redis, max_messages=s.short_term_max_messages, ttl_s=s.short_term_ttl_s)
+    repo = DynamoCharacterRepository(s.characters_table, endpoint_url=endpoint)
+    characters = CharacterService(repo, RedisCharacterCache(redis), ttl_s=s.character_cache_ttl_s)
+    log = DynamoMessageLog(s.messages_table, endpoint_url=endpoint)
+    queue = SqsTaskQueue(s.memory_queue_url, s.archive_bucket, payload_limit=s.sqs_payload_limit_bytes,
+                         endpoint_url=endpoint)
+    statuses = DynamoTaskStatusStore(s.tasks_table, endpoint_url=endpoint)
+    scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold)
+    chain = build_chain(s, redis, on_event=_observe_chain)
+    limiter = RedisRateLimiter(redis)
+    chat = ChatService(settings=s, characters=characters, short_term=short_term, message_log=log, chain=chain,
+                       scheduler=scheduler, rate_limiter=limiter, telemetry=telemetry, recaller=recaller)
+    return Container(settings=s, redis=redis, short_term=short_term, rate_limiter=limiter,
+                     characters=characters, character_repo=repo, message_log=log, task_queue=queue,
+                     task_statuses=statuses, scheduler=scheduler, chain=chain, verifier=TokenVerifier(s), chat=chat)

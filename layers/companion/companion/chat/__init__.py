@@ -1,0 +1,1 @@
+"""The chat turn: prompt assembly, the streaming service and the SSE wire format."""

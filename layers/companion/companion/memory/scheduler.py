@@ -1,0 +1,89 @@
+"""Turns unprocessed conversation messages into memory tasks, each message exactly once.
+
+Every trigger (threshold in a chat turn, explicit session end, the idle sweeper) goes
+through ``schedule``: read the conversation's watermark, claim the range with a
+compare-and-set in the message log, then publish. Two racing triggers cannot both win
+the same claim, so no message is processed twice; a claimed task that cannot be sent
+(SQS down) is recorded as ``unsent`` and resent by the sweeper, so none is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+
+from ..errors import StoreUnavailable
+from ..models import MemoryTask, TaskTrigger
+from ..ports import MessageLog, TaskQueue, TaskStatusStore
+
+log = logging.getLogger(__name__)
+
+
+def task_id_for(user_id: str, character_id: str, from_seq: int, to_seq: int) -> str:
+    """Deterministic: a resend of the same range is deduplicated by SQS and by idempotency."""
+    raw = f"{user_id}\x1f{character_id}\x1f{from_seq}\x1f{to_seq}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+class MemoryTaskScheduler:
+    def __init__(self, messages: MessageLog, queue: TaskQueue, statuses: TaskStatusStore, *,
+                 threshold: int = 20) -> None:
+        self._log = messages
+        self._queue = queue
+        self._statuses = statuses
+        self.threshold = threshold
+
+    async def schedule(self, user_id: str, character_id: str, trigger: TaskTrigger, *,
+                       force: bool = False) -> MemoryTask | None:
+        """Claim and publish the unprocessed range; None when there is nothing (or not enough) to do."""
+        conv = await self._log.conversation(user_id, character_id)
+        if not conv:
+            return None
+        upto, last = int(conv.get("processed_upto", 0)), int(conv.get("next_seq", 0))
+        if last <= upto or (not force and last - upto < self.threshold):
+            return None
+        if not await self._log.claim(user_id, character_id, upto, last):
+            return None  # another trigger claimed this range first
+        messages = await self._read_range(user_id, character_id, upto + 1, last)
+        task = MemoryTask(task_id=task_id_for(user_id, character_id, upto + 1, last), user_id=user_id,
+                          character_id=character_id, session_id=str(conv.get("session_id", "")),
+                          trigger=trigger, from_seq=upto + 1, to_seq=last, messages=messages)
+        await self._statuses.put(task.task_id, "unsent", user_id=user_id, character_id=character_id,
+                                 session_id=task.session_id, trigger=trigger, from_seq=task.from_seq,
+                                 to_seq=task.to_seq, retries=0)
+        await self.publish(task)
+        return task
+
+    async def publish(self, task: MemoryTask) -> bool:
+        try:
+            await self._queue.publish(task)
+        except StoreUnavailable as exc:
+            log.error("memory task kept as unsent", extra={"task_id": task.task_id, "error": str(exc)})
+            return False
+        await self._statuses.update(task.task_id, "queued")
+        return True
+
+    async def resend_unsent(self, *, older_than: float, limit: int = 50) -> int:
+        """Publish tasks a failed send left behind (the sweeper calls this)."""
+        sent = 0
+        for rec in await self._statuses.by_status("unsent", older_than=older_than, limit=limit):
+            messages = await self._read_range(rec["user_id"], rec["character_id"],
+                                              int(rec["from_seq"]), int(rec["to_seq"]))
+            task = MemoryTask(task_id=rec["task_id"], user_id=rec["user_id"],
+                              character_id=rec["character_id"], session_id=rec.get("session_id", ""),
+                              trigger=rec.get("trigger", "manual"), from_seq=int(rec["from_seq"]),
+                              to_seq=int(rec["to_seq"]), messages=messages)
+            sent += await self.publish(task)
+        return sent
+
+    async def _read_range(self, user_id: str, character_id: str, first: int, last: int) -> list:
+        # A writer in another instance may have taken its positions but not yet written the
+        # messages; wait briefly for the range to fill so the task carries every message.
+        messages = []
+        for attempt in range(6):
+            messages = await self._log.range(user_id, character_id, first, last)
+            if len(messages) >= last - first + 1:
+                break
+            await asyncio.sleep(0.05 * 2 ** attempt)
+        return messages
