@@ -1,0 +1,37 @@
+"""Memory recall, pure domain part: decide, fuse, rank, render.
+
+Flow of one chat turn (retrieval itself lives in the adapters and feeds these):
+    decision = intent.decide(message, recent_user_messages=...)      # or decide_with_llm
+    if intent.should_recall(decision, settings.recall_policy):
+        knn, bm25, facts, events = <parallel retrieval within recall_budget_ms>
+        candidates = fusion.fuse({"knn": knn, "bm25": bm25,
+                                  "profile": fusion.score_by_overlap(decision.query, facts),
+                                  "events": fusion.score_by_overlap(decision.query, events)})
+        memories = ranking.rank(candidates, now=now, language=decision.language, ...)
+        block = prompt_block.render_memories(memories, language=decision.language, now=now)
+        hint = prompt_block.upcoming_events_hint(events, language=decision.language, now=now)
+Each module's docstring documents its API.
+"""
+
+from .fusion import fuse, merge_candidates, rrf, score_by_overlap
+from .intent import RecallDecision, decide, decide_with_llm, llm_check, should_recall
+from .prompt_block import render_line, render_memories, upcoming_events, upcoming_events_hint
+from .ranking import rank, recency
+
+__all__ = [
+    "RecallDecision",
+    "decide",
+    "decide_with_llm",
+    "fuse",
+    "llm_check",
+    "merge_candidates",
+    "rank",
+    "recency",
+    "render_line",
+    "render_memories",
+    "rrf",
+    "score_by_overlap",
+    "should_recall",
+    "upcoming_events",
+    "upcoming_events_hint",
+]

@@ -1,0 +1,47 @@
+"""Character-bigram similarity that works the same for Chinese and English.
+
+Chinese has no spaces and English has inflections, so word tokens would need two
+tokenizers; character bigrams of the normalized text are good enough to spot the same
+sentence said twice ("我喜欢吃火锅" / "我很喜欢吃火锅") and cheap to compute in a Lambda.
+
+Public API:
+    normalize(text) -> str                    lowercase, letters/digits/CJK only
+    bigrams(text) -> frozenset[str]           character bigrams of normalize(text)
+    jaccard(a, b) -> float                    |A∩B| / |A∪B| of the bigram sets, 0..1
+    overlap(query, text) -> float             share of the query's bigrams found in text, 0..1
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+
+def normalize(text: str) -> str:
+    """NFKC, lowercase, keep only letters and digits (drops spaces and punctuation)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+@lru_cache(maxsize=4096)
+def bigrams(text: str) -> frozenset[str]:
+    norm = normalize(text)
+    if len(norm) < 2:
+        # A one-character text still needs a non-empty set to compare with.
+        return frozenset([norm]) if norm else frozenset()
+    return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
+
+
+def jaccard(a: str, b: str) -> float:
+    sa, sb = bigrams(a), bigrams(b)
+    if not sa or not sb:
+        return 1.0 if sa == sb else 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def overlap(query: str, text: str) -> float:
+    """How much of ``query`` the text covers (asymmetric: a long text is not penalized)."""
+    sq, st = bigrams(query), bigrams(text)
+    if not sq or not st:
+        return 0.0
+    return len(sq & st) / len(sq)
