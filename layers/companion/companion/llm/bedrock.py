@@ -1,0 +1,202 @@
+"""Amazon Bedrock through the Converse API (``converse_stream`` / ``converse``).
+
+boto3's event stream is a blocking iterator, so a worker thread iterates it and hands
+events to the event loop through an asyncio queue. boto3 is imported inside methods:
+the chat path imports this module only when a Bedrock model is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+from ..config import ModelSpec
+from ..text import estimate_tokens
+from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage
+
+# Exception events a ConverseStream may carry instead of content.
+_STREAM_ERRORS = ("internalServerException", "modelStreamErrorException", "validationException",
+                  "throttlingException", "serviceUnavailableException")
+_NOT_RETRYABLE = {"validationException", "ValidationException", "AccessDeniedException",
+                  "ResourceNotFoundException"}
+_END = object()
+
+
+def to_converse(messages: list[dict[str, str]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Chat messages → (Converse ``system`` blocks, ``messages``).
+
+    Converse wants user/assistant turns alternating and starting with the user, so
+    consecutive same-role messages are merged and a leading assistant message (a
+    character's greeting) gets a placeholder user turn before it.
+    """
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        role, text = message.get("role", "user"), str(message.get("content", ""))
+        if role == "system":
+            if text:
+                system.append({"text": text})
+            continue
+        role = "assistant" if role == "assistant" else "user"
+        if not text:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"][0]["text"] += "\n\n" + text
+        else:
+            turns.append({"role": role, "content": [{"text": text}]})
+    if turns and turns[0]["role"] == "assistant":
+        turns.insert(0, {"role": "user", "content": [{"text": "(start)"}]})
+    return system, turns
+
+
+def parse_converse_stream(events: Iterable[dict[str, Any]], model: str = "bedrock") -> Iterator[StreamChunk]:
+    """ConverseStream events → text chunks, then one usage chunk (from ``metadata``)."""
+    usage: Usage | None = None
+    stopped = False
+    for event in events:
+        for name in _STREAM_ERRORS:
+            if name in event:
+                detail = event[name].get("message", "") if isinstance(event[name], dict) else ""
+                raise ProviderError(f"{model}: {name}: {detail}", retryable=name not in _NOT_RETRYABLE)
+        if "contentBlockDelta" in event:
+            text = (event["contentBlockDelta"].get("delta") or {}).get("text")
+            if text:
+                yield StreamChunk(text=text)
+        elif "messageStop" in event:
+            stopped = True
+        elif "metadata" in event:
+            raw = event["metadata"].get("usage") or {}
+            if raw:
+                usage = Usage(prompt_tokens=int(raw.get("inputTokens", 0)),
+                              completion_tokens=int(raw.get("outputTokens", 0)))
+    if not stopped:
+        raise ProviderError(f"{model}: stream ended without messageStop")
+    if usage is not None:
+        yield StreamChunk(usage=usage)
+
+
+class BedrockProvider(LLMProvider):
+    def __init__(self, spec: ModelSpec, client: Any = None, region: str | None = None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.model_id = spec.model or spec.name
+        self._client = client
+        self._region = region
+        self._lock = threading.Lock()
+
+    def _bedrock(self) -> Any:
+        with self._lock:  # boto3 clients are thread-safe, creating one is not
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                self._client = boto3.client(
+                    "bedrock-runtime", region_name=self._region,
+                    config=Config(connect_timeout=5, read_timeout=120, retries={"max_attempts": 1},
+                                  max_pool_connections=50))
+            return self._client
+
+    def _request(self, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> dict[str, Any]:
+        system, turns = to_converse(messages)
+        request: dict[str, Any] = {"modelId": self.model_id, "messages": turns,
+                                   "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature}}
+        if system:
+            request["system"] = system
+        if self.spec.extra_body:
+            request["additionalModelRequestFields"] = dict(self.spec.extra_body)
+        return request
+
+    def _error(self, exc: Exception) -> ProviderError:
+        code = ""
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            code = str((response.get("Error") or {}).get("Code", ""))
+        return ProviderError(f"{self.name}: {code or type(exc).__name__}: {exc}",
+                             retryable=code not in _NOT_RETRYABLE)
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[StreamChunk]:
+        max_tokens = min(prompt.max_tokens, self.spec.max_tokens) if self.spec.max_tokens else prompt.max_tokens
+        request = self._request(prompt.messages, max_tokens, prompt.temperature)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def pump() -> None:
+            stream = None
+            try:
+                stream = self._bedrock().converse_stream(**request)["stream"]
+                for chunk in parse_converse_stream(_until(stream, stop), self.name):
+                    put(chunk)
+                put(_END)
+            except ProviderError as exc:
+                put(exc)
+            except Exception as exc:  # botocore errors, connection errors
+                put(self._error(exc))
+            finally:
+                if stream is not None and hasattr(stream, "close"):
+                    stream.close()
+
+        worker = threading.Thread(target=pump, name=f"bedrock-{self.name}", daemon=True)
+        worker.start()
+        parts: list[str] = []
+        usage: Usage | None = None
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                if isinstance(item, Exception):
+                    if stop.is_set():
+                        break
+                    raise item
+                if item.usage is not None:
+                    usage = item.usage
+                if item.text:
+                    parts.append(item.text)
+                    yield item
+        finally:
+            stop.set()  # the consumer left (timeout, error): the thread stops at the next event
+        yield StreamChunk(usage=usage or Usage(
+            prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) for m in prompt.messages),
+            completion_tokens=estimate_tokens("".join(parts)), estimated=True))
+
+    async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
+                       max_tokens: int = 2048, temperature: float = 0.2) -> Completion:
+        if json_schema is not None:
+            # Converse has no JSON mode for every model; the schema goes into the prompt.
+            schema = json.dumps(json_schema, ensure_ascii=False)
+            messages = [{"role": "system", "content": f"Answer with one JSON object only, matching this "
+                         f"JSON schema:\n{schema}"}, *messages]
+        request = self._request(messages, max_tokens, temperature)
+        try:
+            response = await asyncio.to_thread(lambda: self._bedrock().converse(**request))
+        except Exception as exc:
+            raise self._error(exc) from exc
+        return completion_from_converse(response, self.name, messages)
+
+
+def completion_from_converse(response: dict[str, Any], model: str,
+                             messages: list[dict[str, str]]) -> Completion:
+    try:
+        blocks = response["output"]["message"]["content"]
+    except (KeyError, TypeError) as exc:
+        raise ProviderError(f"{model}: unexpected converse response") from exc
+    text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict))
+    raw = response.get("usage") or {}
+    usage = (Usage(prompt_tokens=int(raw.get("inputTokens", 0)), completion_tokens=int(raw.get("outputTokens", 0)))
+             if raw else Usage(prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) for m in messages),
+                               completion_tokens=estimate_tokens(text), estimated=True))
+    return Completion(text=text, usage=usage, model=model)
+
+
+def _until(events: Iterable[dict[str, Any]], stop: threading.Event) -> Iterator[dict[str, Any]]:
+    for event in events:
+        if stop.is_set():
+            return
+        yield event
