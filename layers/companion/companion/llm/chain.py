@@ -37,7 +37,9 @@ class ChainEvent:
     """One event of a streamed reply.
 
     ``delta``: a piece of text. ``done``: the reply is complete (usage, model, latency).
-    ``error``: the model failed after some text was sent; the partial text stands.
+    ``error``: the model failed after some text was sent; the partial text stands
+    (``error`` says why, ``usage`` is estimated from the partial text).
+    ``first_token_ms`` counts from the start of ``stream`` (failovers included).
     """
 
     kind: Literal["delta", "done", "error"]

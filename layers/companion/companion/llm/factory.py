@@ -55,6 +55,8 @@ def build_provider(spec: ModelSpec, http_client: Any = None) -> LLMProvider:
         return BedrockProvider(spec)
     from .openai_compat import OpenAICompatProvider
 
+    if not spec.base_url:
+        raise ValueError(f"model {spec.name!r}: provider 'openai' needs base_url")
     provider = OpenAICompatProvider(spec, resolve_api_key(spec), client=http_client)
     provider.warm()
     return provider
