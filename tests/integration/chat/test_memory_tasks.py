@@ -1,0 +1,77 @@
+"""Session end and the threshold publish memory tasks; racing triggers claim each message once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from companion.adapters import aws
+from companion.memory.scheduler import MemoryTaskScheduler
+from companion.models import MemoryTask
+
+from .conftest import ChatClient
+
+
+def _tasks_for(queue_url: str, endpoint: str, user_id: str) -> list[MemoryTask]:
+    sqs = aws.client("sqs", endpoint_url=endpoint)
+    found: list[MemoryTask] = []
+    for _ in range(10):
+        resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                   VisibilityTimeout=0)
+        msgs = resp.get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            task = MemoryTask.model_validate(json.loads(m["Body"]))
+            if task.user_id == user_id:
+                found.append(task)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return found
+
+
+async def test_session_end_publishes_the_segment(client: ChatClient) -> None:
+    await client.say("我叫小林")
+    await client.say("下个月15号是我生日")
+    resp = await client.http.post("/api/v1/chat/sessions/xiaoyu/end", headers=client.auth())
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["ended"] is True and body["messages"] == 4 and body["task_id"]
+    s = client.container.settings
+    tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id)
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert (task.from_seq, task.to_seq, task.trigger) == (1, 4, "session_end")
+    assert [m.content for m in task.messages if m.role == "user"] == ["我叫小林", "下个月15号是我生日"]
+    status = await client.container.task_statuses.get(task.task_id)
+    assert status and status["status"] == "queued"
+    # nothing left: a second end publishes nothing
+    again = await client.http.post("/api/v1/chat/sessions/xiaoyu/end", headers=client.auth())
+    assert again.json()["task_id"] is None
+
+
+async def test_threshold_publishes_without_session_end(client_factory) -> None:  # type: ignore[no-untyped-def]
+    c = client_factory(memory_segment_threshold=4)
+    await c.say("one", character_id="luna")
+    s = c.container.settings
+    assert _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", c.user_id) == []
+    await c.say("two", character_id="luna")
+    tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", c.user_id)
+    assert [(t.from_seq, t.to_seq, t.trigger) for t in tasks] == [(1, 4, "threshold")]
+
+
+async def test_racing_triggers_claim_each_message_once(client: ChatClient) -> None:
+    for i in range(3):
+        await client.say(f"message {i}", character_id="luna")
+    k = client.container
+    schedulers = [MemoryTaskScheduler(k.message_log, k.task_queue, k.task_statuses, threshold=1) for _ in range(4)]
+    results = await asyncio.gather(*[s.schedule(client.user_id, "luna", "idle", force=True) for s in schedulers])
+    won = [r for r in results if r is not None]
+    assert len(won) == 1 and (won[0].from_seq, won[0].to_seq) == (1, 6)
+    await client.say("one more", character_id="luna")
+    results = await asyncio.gather(*[s.schedule(client.user_id, "luna", "idle", force=True) for s in schedulers])
+    won = [r for r in results if r is not None]
+    assert [(t.from_seq, t.to_seq) for t in won] == [(7, 8)]
+    s = k.settings
+    tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id)
+    covered = sorted(seq for t in tasks for seq in range(t.from_seq, t.to_seq + 1))
+    assert covered == list(range(1, 9))
