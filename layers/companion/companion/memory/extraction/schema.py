@@ -1,0 +1,162 @@
+"""What one memory-extraction LLM call returns (and what the rule extractor produces).
+
+``ExtractionResult`` is validated with pydantic; ``EXTRACTION_JSON_SCHEMA`` is the same
+shape in the form OpenAI's ``response_format: json_schema`` strict mode accepts (every
+property required, ``additionalProperties: false``, no ``$ref``/``default``/numeric
+bounds), wrapped as ``{"name", "strict", "schema"}`` so ``LLMProvider.complete(...,
+json_schema=EXTRACTION_JSON_SCHEMA)`` can pass it through unchanged.
+
+Text values (summary, topics, emotion, fact values, event titles/summaries) are in the
+conversation's language; fact keys are English snake_case so merging by key is stable.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ...llm.base import Usage
+
+FactType = Literal["basic_info", "preference", "personality", "relationship"]
+EventType = Literal["birthday", "anniversary", "achievement", "life_event", "emotional", "plan", "memory"]
+
+# Synonyms models (and people) use for the same profile slot; one key per slot keeps
+# "newer value supersedes older" working across calls.
+KEY_ALIASES: dict[str, str] = {
+    "occupation": "job", "profession": "job", "work": "job", "job_title": "job",
+    "location": "city", "residence": "city", "current_city": "city", "lives_in": "city",
+    "home_city": "city", "hometown_city": "hometown", "from": "hometown",
+    "favourite_food": "favorite_food", "favorite_foods": "favorite_food",
+    "full_name": "name", "user_name": "name", "first_name": "name",
+    "date_of_birth": "birthday", "birth_date": "birthday", "dob": "birthday",
+}
+
+_NON_KEY = re.compile(r"[^0-9a-z]+")
+
+
+def normalize_key(key: str) -> str:
+    """``"Favorite Food"`` / ``"favorite-food"`` / ``"occupation"`` -> ``favorite_food`` / ``job``."""
+    k = _NON_KEY.sub("_", key.strip().lower()).strip("_")
+    k = k.replace("favourite", "favorite")
+    return KEY_ALIASES.get(k, k)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ExtractedFact(_Strict):
+    """One profile fact about the user, e.g. ``basic_info/name = 小林``."""
+
+    type: FactType
+    key: str = Field(min_length=1, max_length=64,
+                     description="English snake_case slot: name, age, birthday, favorite_food, job, city, "
+                                 "dislikes_food, hometown, sister_name, ...")
+    value: str = Field(min_length=1, max_length=500,
+                       description="The value in the conversation's language, never translated.")
+    confidence: float = Field(ge=0.0, le=1.0, description="0..1: how sure the user really said this.")
+
+    @field_validator("key")
+    @classmethod
+    def _norm_key(cls, v: str) -> str:
+        k = normalize_key(v)
+        if not k:
+            raise ValueError("key must contain letters or digits")
+        return k
+
+
+class ExtractedEvent(_Strict):
+    """Something that happened or will happen in the user's life."""
+
+    type: EventType
+    title: str = Field(min_length=1, max_length=200, description="Short title, conversation's language.")
+    summary: str = Field(max_length=1000, description="One or two sentences, conversation's language.")
+    date: str | None = Field(description="ISO yyyy-mm-dd resolved against the conversation date, or null.")
+    recurring: bool = Field(default=False,
+                            description="True for yearly dates (birthdays, anniversaries); date is then "
+                                        "the next occurrence.")
+    emotion: str = Field(default="", max_length=40)
+    importance: int = Field(ge=1, le=10, description="1 (trivia) .. 10 (life-changing).")
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            return date.fromisoformat(v.strip()[:10]).isoformat()
+        except ValueError as exc:
+            raise ValueError(f"date must be ISO yyyy-mm-dd or null, got {v!r}") from exc
+
+
+class ExtractionResult(_Strict):
+    """The single structured answer of a memory-extraction call."""
+
+    summary: str = Field(max_length=2000, description="Summary of the segment, conversation's language.")
+    topics: list[str] = Field(max_length=20, description="A few short topic keywords.")
+    emotion: str = Field(max_length=40, description="Overall emotional tone of the user.")
+    facts: list[ExtractedFact]
+    events: list[ExtractedEvent]
+
+
+# Keywords strict mode rejects (or some OpenAI-compatible servers do); pydantic still enforces them.
+_DROP = {"title", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+         "minLength", "maxLength", "minItems", "maxItems", "pattern", "format"}
+
+
+def _strictify(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_strictify(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:  # inline: some OpenAI-compatible servers do not resolve $defs
+        return _strictify(copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]]), defs)
+    out = {k: _strictify(v, defs) for k, v in node.items() if k not in _DROP and k != "$defs"}
+    if isinstance(node.get("properties"), dict):  # property names are data, not keywords
+        out["properties"] = {name: _strictify(sub, defs) for name, sub in node["properties"].items()}
+    if out.get("type") == "object" and "properties" in out:
+        out["required"] = list(out["properties"])
+        out["additionalProperties"] = False
+    return out
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model.model_json_schema()`` rewritten for OpenAI strict structured outputs."""
+    raw = model.model_json_schema()
+    return _strictify(raw, raw.get("$defs", {}))
+
+
+EXTRACTION_SCHEMA_NAME = "memory_extraction"
+EXTRACTION_JSON_SCHEMA: dict[str, Any] = {
+    "name": EXTRACTION_SCHEMA_NAME,
+    "strict": True,
+    "schema": strict_json_schema(ExtractionResult),
+}
+
+
+class ExtractionOutcome(BaseModel):
+    """An extraction plus what it cost: the worker logs/meters ``llm_calls`` and ``usage``."""
+
+    result: ExtractionResult
+    llm_calls: int = 0  # 0: rule-based; 1: valid first answer; 2: repaired
+    usage: Usage = Field(default_factory=Usage)
+    method: Literal["llm", "rules"] = "llm"
+    model: str = ""
+    language: str = "en"  # the conversation's language (detect_language over user text)
+
+
+class ExtractionFailed(Exception):
+    """The model's answer stayed invalid after the one repair attempt.
+
+    The worker must fail the task (SQS redelivers it) and write nothing.
+    """
+
+    def __init__(self, message: str, *, llm_calls: int, usage: Usage, last_answer: str = "") -> None:
+        super().__init__(message)
+        self.llm_calls = llm_calls
+        self.usage = usage
+        self.last_answer = last_answer

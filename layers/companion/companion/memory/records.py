@@ -1,0 +1,111 @@
+"""Stored long-term memory records (what the worker writes to DynamoDB / OpenSearch).
+
+Ids are deterministic (hashes of the natural key), so replaying a task overwrites the
+same items instead of adding new ones. Timestamps are epoch seconds (float).
+
+    FactRecord     one profile slot per (user, character, type, key); old values in ``history``
+    EventRecord    one event; near-duplicates merge into it (``mentions`` counts them)
+    SummaryRecord  one per memory task (``summary_id`` derives from ``task_id``)
+
+``content`` on each record is the text to embed / show in a prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, Field
+
+from .extraction.schema import EventType, FactType
+
+MAX_HISTORY = 20  # fact versions kept per key
+MAX_TASK_IDS = 20  # recent task ids kept per record, for replay detection
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """``prefix`` + 24 hex chars of sha256 over the parts (unit-separator joined)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
+    return f"{prefix}_{digest}"
+
+
+def fact_id(user_id: str, character_id: str, type_: str, key: str) -> str:
+    return stable_id("fact", user_id, character_id, type_, key)
+
+
+def summary_id(task_id: str) -> str:
+    return stable_id("sum", task_id)
+
+
+class FactVersion(BaseModel):
+    """A value a fact had before it was superseded, with the span it held."""
+
+    value: str
+    confidence: float
+    from_ts: float
+    until_ts: float
+    source_task_id: str
+
+
+class FactRecord(BaseModel):
+    user_id: str
+    character_id: str
+    type: FactType
+    key: str
+    value: str
+    confidence: float
+    since: float  # when the current value was first recorded (start of its span)
+    updated_at: float
+    source_task_id: str  # task that last set or confirmed the value
+    history: list[FactVersion] = Field(default_factory=list)  # oldest first
+    task_ids: list[str] = Field(default_factory=list)  # recent tasks that touched it, oldest first
+
+    @property
+    def fact_id(self) -> str:
+        return fact_id(self.user_id, self.character_id, self.type, self.key)
+
+    @property
+    def content(self) -> str:
+        return f"{self.key.replace('_', ' ')}: {self.value}"
+
+
+class EventRecord(BaseModel):
+    event_id: str
+    user_id: str
+    character_id: str
+    type: EventType
+    title: str
+    summary: str
+    date: str | None = None  # ISO yyyy-mm-dd
+    recurring: bool = False  # yearly: ``date`` is the next occurrence when last seen
+    emotion: str = ""
+    importance: int = 5
+    created_at: float
+    updated_at: float
+    mentions: int = 1
+    source_task_ids: list[str] = Field(default_factory=list)  # oldest first, at most MAX_TASK_IDS
+
+    @property
+    def content(self) -> str:
+        head = f"{self.date} {self.title}" if self.date else self.title
+        return f"{head}: {self.summary}" if self.summary and self.summary != self.title else head
+
+
+class SummaryRecord(BaseModel):
+    summary_id: str
+    user_id: str
+    character_id: str
+    session_id: str
+    task_id: str
+    summary: str
+    topics: list[str] = Field(default_factory=list)
+    emotion: str = ""
+    from_seq: int
+    to_seq: int
+    message_count: int = 0
+    created_at: float
+    start_ts: float
+    end_ts: float
+
+    @property
+    def content(self) -> str:
+        return self.summary
