@@ -2,19 +2,23 @@
 
 Chinese has no spaces and English has inflections, so word tokens would need two
 tokenizers; character bigrams of the normalized text are good enough to spot the same
-sentence said twice ("我喜欢吃火锅" / "我很喜欢吃火锅") and cheap to compute in a Lambda.
+sentence stored twice ("用户喜欢吃火锅。" / "用户喜欢吃火锅", "Likes hot pot" /
+"likes hot pot!") and cheap to compute in a Lambda.
 
 Public API:
     normalize(text) -> str                    lowercase, letters/digits/CJK only
-    bigrams(text) -> frozenset[str]           character bigrams of normalize(text)
+    bigrams(text) -> frozenset[str]           character bigrams within each word / CJK run
     jaccard(a, b) -> float                    |A∩B| / |A∪B| of the bigram sets, 0..1
     overlap(query, text) -> float             share of the query's bigrams found in text, 0..1
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
+
+_SPLIT = re.compile(r"[^\w]+|_")
 
 
 def normalize(text: str) -> str:
@@ -25,11 +29,15 @@ def normalize(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def bigrams(text: str) -> frozenset[str]:
-    norm = normalize(text)
-    if len(norm) < 2:
-        # A one-character text still needs a non-empty set to compare with.
-        return frozenset([norm]) if norm else frozenset()
-    return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
+    """Bigrams inside each word/CJK run; a one-character run counts as itself."""
+    grams: set[str] = set()
+    # Bigrams never span a space or punctuation: "最喜欢 吃" must not invent "欢吃".
+    for run in _SPLIT.split(unicodedata.normalize("NFKC", text).lower()):
+        if len(run) == 1:
+            grams.add(run)
+        else:
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return frozenset(grams)
 
 
 def jaccard(a: str, b: str) -> float:
