@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make dev` (run the whole local stack) and `make test`.
+# Both install what they need: uv (from PyPI) and the locked environment; redis-server is
+# installed with apt-get when missing and running as root (otherwise a clear message).
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := python3 -m uv
+PORT ?= 8000
+
+.PHONY: dev test install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
+
+install:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+
+dev: install
+	$(UV) run python -m infra.local --port $(PORT)
+
+test: install
+	$(UV) run ruff check .
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check .
+
+fmt: install
+	$(UV) run ruff check --fix .
+
+validate: install
+	$(UV) run sam validate --lint --template template.yaml --region us-east-1
+
+bench-chat: install
+	$(UV) run python benchmarks/bench_chat_ttfb.py
+
+bench-coldstart: install
+	$(UV) run python benchmarks/bench_cold_start.py
+
+bench-emulator: install
+	$(UV) run python benchmarks/bench_opensearch_emulator.py
+
+bench-worker: install
+	$(UV) run python benchmarks/bench_memory_worker.py
+
+bench-locomo: install
+	$(UV) run python benchmarks/locomo_recall.py
+
+clean:
+	rm -rf .local .pytest_cache .ruff_cache .aws-sam

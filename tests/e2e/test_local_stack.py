@@ -1,0 +1,101 @@
+"""The local stack end to end: start it as `make dev` does, stream a reply over HTTP, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.local.services import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc), so the test can prove none survives."""
+    out: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == parent and int(entry.name) not in out:
+                out.add(int(entry.name))
+                frontier.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
+    port, redis_port, moto_port = free_port(), free_port(), free_port()
+    token_file = tmp_path / "token"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
+         "--moto-port", str(moto_port), "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
+        for _ in range(100):
+            if token_file.exists() and token_file.read_text():
+                break
+            time.sleep(0.1)
+        token = token_file.read_text()
+        children = _children(proc.pid)
+        assert len(children) >= 3  # redis, moto, the chat function (and what the stack adds)
+
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"http://127.0.0.1:{port}/api/v1/chat/stream"
+        chunks: list[str] = []
+        with httpx.Client(timeout=30) as http:
+            with http.stream("POST", url, headers=headers,
+                             json={"character_id": "xiaoyu", "message": "你好，我叫小林"}) as resp:
+                assert resp.status_code == 200
+                assert resp.headers["content-type"].startswith("text/event-stream")
+                for chunk in resp.iter_text():
+                    chunks.append(chunk)
+            body = "".join(chunks)
+            events = [json.loads(block.split("data: ", 1)[1]) for block in body.split("\n\n") if block.strip()]
+            assert events[-1]["done"] is True and events[-1]["model"] == "offline"
+            first_reply = "".join(e["content"] for e in events[:-1])
+            assert "离线" in first_reply
+
+            # the second message is answered with the first in context
+            resp = http.post(url, headers=headers, json={"character_id": "xiaoyu", "message": "我今天有点累"})
+            second = "".join(json.loads(b.split("data: ", 1)[1])["content"]
+                             for b in resp.text.split("\n\n") if b.strip())
+            assert "小林" in second
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.1)
+    assert [p for p in children if _alive(p)] == []
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
