@@ -22,8 +22,9 @@ Public API:
         order.
     score_by_overlap(query, memories, *, source=None) -> list[RecalledMemory]
         For sources without a relevance score (DynamoDB profile facts/events): score =
-        share of the query's character bigrams found in the content (0..1), sorted best
-        first (ties keep input order), ready to be one of ``fuse``'s ranked lists.
+        share of the query's character bigrams found in metadata["search_text"] (when
+        set, see candidates.py) or the content (0..1), sorted best first (ties keep input
+        order), ready to be one of ``fuse``'s ranked lists.
 Inputs are never mutated; outputs are copies.
 """
 
@@ -121,7 +122,7 @@ def fuse(sources: Mapping[str, Sequence[RecalledMemory]], *, k: int = DEFAULT_K,
 def score_by_overlap(query: str, memories: Iterable[RecalledMemory], *,
                      source: str | None = None) -> list[RecalledMemory]:
     scored = [
-        m.model_copy(update={"score": overlap(query, m.content),
+        m.model_copy(update={"score": overlap(query, str(m.metadata.get("search_text") or m.content)),
                              **({"source": source} if source is not None else {})})
         for m in memories
     ]

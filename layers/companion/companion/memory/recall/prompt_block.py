@@ -15,7 +15,7 @@ Public API:
         Header + one line per memory in the given order (pass ranking.rank's output),
         "" for an empty list. language "zh" renders Chinese, anything else English.
     render_line(memory, *, language, now, tz=UTC) -> str
-        One memory line, e.g. '- 2025-12-26 (3 days ago) [event, date 01-03] "…"';
+        One memory line, e.g. '- 2025-12-26 (3 days ago) [event, date yearly 01-03] "…"';
         ranking uses it to count tokens.
     quote(text, max_chars=MAX_CONTENT_CHARS) -> str    the sanitized JSON string literal
     upcoming_events(memories, *, now, tz=UTC, within_days=30) -> list[UpcomingEvent]
@@ -131,12 +131,14 @@ def relative_future(days: int, language: str) -> str:
     return f"{days}天后" if zh else f"in {days} days"
 
 
-def _event_date_text(memory: RecalledMemory) -> str | None:
+def _event_date_text(memory: RecalledMemory, lang: str) -> str | None:
     ev = parse_event_date(memory.metadata.get("event_date"))
     if ev is None:
         return None
-    if ev.year is None:
-        return f"{ev.month:02d}-{ev.day:02d}"
+    if is_recurring(memory, ev):
+        # A yearly date's stored year is a birth year or a stale occurrence: show month-day.
+        return f"每年 {ev.month:02d}-{ev.day:02d}" if lang == "zh" else f"yearly {ev.month:02d}-{ev.day:02d}"
+    assert ev.year is not None
     return f"{ev.year:04d}-{ev.month:02d}-{ev.day:02d}"
 
 
@@ -145,7 +147,7 @@ def render_line(memory: RecalledMemory, *, language: str, now: float, tz: tzinfo
     when = local_date(memory.timestamp, tz)
     days = (local_date(now, tz) - when).days
     label = _TYPE_LABEL[lang][memory.memory_type]
-    event_date = _event_date_text(memory)
+    event_date = _event_date_text(memory, lang)
     if event_date:
         label += f"，日期 {event_date}" if lang == "zh" else f", date {event_date}"
     hint = relative_past(days, lang)
