@@ -352,11 +352,11 @@ def _zh_events(c: str, f: _Found) -> None:
         f.event("achievement", text, f"用户{text}", when, emotion="开心")
     elif any(k in c for k in _ZH_LIFE) and "我" in c:
         f.event("life_event", text, f"用户{text}", when)
-    elif (m := _ZH_PLAN.search(c)) and (_ZH_PLAN_VERB.search(c) or when) and "我" in c[: m.start() + 1] + "我":
+    elif (m := _ZH_PLAN.search(c)) and (_ZH_PLAN_VERB.search(c) or when) and not re.match(r"(?:你|他|她|它)", c):
         what = _clean_zh(m.group("what"))
         if when and when.start >= m.start("what"):
             what = _clean_zh((c[:when.start] + c[when.end:])[m.start("what"):])
-        what = re.sub(r"^(?:去|要|在)?", "", what) if what.startswith(("要",)) else what
+        what = what.removeprefix("要")
         if len(what) >= 2:
             suffix = f"（{when.value.isoformat()}）" if when else ""
             f.event("plan", what, f"用户计划{what}{suffix}", when)
