@@ -1,0 +1,119 @@
+"""Memory worker: SQS FIFO batch of memory tasks -> long-term memory (thin Lambda handler).
+
+* ``SqsFifoPartialProcessor(skip_group_on_error=True)``: a failed task fails the rest of
+  its message group in this batch (order kept per user+character), other groups go on;
+  only failed message ids are returned in ``batchItemFailures``, SQS redelivers them and
+  moves a task to the DLQ after ``maxReceiveCount`` receives.
+* Powertools idempotency keyed by ``task_id``: a redelivered task that already completed
+  returns its stored report and writes nothing again (the writes themselves are
+  idempotent upserts too, for replays after the idempotency record expired).
+* Logs carry ids, counts and timings only, never message contents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from companion.adapters import aws
+from companion.config import Settings, get_settings
+from companion.models import MemoryTask
+from companion.observability import logger, metrics, telemetry
+from companion.worker_bootstrap import WorkerContainer, build_worker
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+class _LoopThread:
+    """One event loop for the environment's lifetime, on its own thread.
+
+    Clients bound to a loop (aiohttp for OpenSearch, httpx for the LLM) stay usable across
+    invocations, and the handler works whether or not its caller runs a loop itself.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="memory-worker-loop", daemon=True).start()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+
+class _Runtime:
+    def __init__(self, settings: Settings, worker: WorkerContainer | None = None) -> None:
+        self.settings = settings
+        self.loop = _LoopThread()
+        self.worker = worker or build_worker(settings)
+        self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        self.idempotency = IdempotencyConfig(event_key_jmespath="task_id", expires_after_seconds=IDEMPOTENCY_TTL_S,
+                                             raise_on_no_idempotency_key=True)
+        # An explicit client honours settings.aws_endpoint_url (moto/LocalStack) like every other adapter.
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table,
+            boto3_client=aws.client("dynamodb", endpoint_url=settings.aws_endpoint_url))
+
+        @idempotent_function(data_keyword_argument="task", config=self.idempotency, persistence_store=persistence)
+        def process_task(task: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
+            report = self.loop.run(self.worker.generator.process(MemoryTask.model_validate(task), attempt=attempt))
+            return report.as_dict()
+
+        self.process_task = process_task
+
+
+_runtime: _Runtime | None = None
+_lock = threading.Lock()
+
+
+def configure(settings: Settings | None = None, worker: WorkerContainer | None = None) -> None:
+    """(Re)build the runtime: the local poller and tests pass their own settings."""
+    global _runtime
+    with _lock:
+        _runtime = _Runtime(settings or get_settings(), worker)
+
+
+def runtime() -> _Runtime:
+    if _runtime is None:
+        configure()
+    assert _runtime is not None
+    return _runtime
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    rt = runtime()
+    task = MemoryTask.model_validate_json(record.body)  # a poison body fails here, then goes to the DLQ
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    logger.append_keys(task_id=task.task_id, message_id=record.message_id)
+    try:
+        report = rt.process_task(task=task.model_dump(mode="json"), attempt=attempt)
+    finally:
+        logger.remove_keys(["task_id", "message_id"])
+    logger.info("memory task done", extra={
+        "task_id": task.task_id, "status": report.get("status"), "turns": report.get("turns"),
+        "facts": report.get("facts"), "events": report.get("events"), "documents": report.get("documents"),
+        "llm_calls": report.get("llm_calls"), "timings_ms": report.get("timings_ms"), "attempt": attempt})
+    return report
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    rt = runtime()
+    rt.idempotency.register_lambda_context(context)
+    response = process_partial_response(event=event, record_handler=record_handler, processor=rt.processor,
+                                         context=context)
+    failed = len(response.get("batchItemFailures", []))
+    telemetry.count("MemoryBatchRecords", len(event.get("Records", [])))
+    telemetry.count("MemoryBatchFailures", failed)
+    if failed:
+        logger.warning("memory batch partial failure", extra={"failed": failed,
+                                                               "records": len(event.get("Records", []))})
+    return response

@@ -1,0 +1,217 @@
+"""Long-term memory records (profile facts, events, summaries) in the DynamoDB memory table.
+
+Layout (``MemoryTable``, pk = "{user}#{character}", one partition per conversation pair so
+one Query serves recall and the worker's merge):
+
+- ``sk = "EVENT#{event_id}"``                         an ``EventRecord``
+- ``sk = "FACT#{type}#{key}"``                         a ``FactRecord`` (one item per profile slot)
+- ``sk = "SUMMARY#{created_at:015.3f}#{summary_id}"``  a ``SummaryRecord`` (time-ordered)
+
+Every item also carries ``user_id`` (GSI ``user-index`` on (user_id, sk): export and
+"forget me" across characters) and ``kind``. Keys derive from the records' natural keys
+and ``created_at`` comes from the task, so writing the same records twice is a no-op
+overwrite: ``save`` is idempotent. EVENT < FACT < SUMMARY sorts, so the worker's
+``load(..., summaries=False)`` reads facts and events with one ``sk < "SUMMARY"`` Query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import StoreUnavailable
+from ..memory.records import EventRecord, FactRecord, SummaryRecord
+from . import aws
+from .dynamodb_codec import call, deserialize, serialize
+
+FACT, EVENT, SUMMARY = "FACT#", "EVENT#", "SUMMARY#"
+Facts = dict[tuple[str, str], FactRecord]
+
+
+def memory_pk(user_id: str, character_id: str) -> str:
+    return f"{user_id}#{character_id}"
+
+
+def fact_sk(type_: str, key: str) -> str:
+    return f"{FACT}{type_}#{key}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"{EVENT}{event_id}"
+
+
+def summary_sk(created_at: float, summary_id: str) -> str:
+    return f"{SUMMARY}{created_at:015.3f}#{summary_id}"
+
+
+def sort_key(record: FactRecord | EventRecord | SummaryRecord) -> str:
+    if isinstance(record, FactRecord):
+        return fact_sk(record.type, record.key)
+    if isinstance(record, EventRecord):
+        return event_sk(record.event_id)
+    return summary_sk(record.created_at, record.summary_id)
+
+
+def to_item(record: FactRecord | EventRecord | SummaryRecord) -> dict[str, Any]:
+    kind = "fact" if isinstance(record, FactRecord) else "event" if isinstance(record, EventRecord) else "summary"
+    item = record.model_dump()
+    item.update(pk=memory_pk(record.user_id, record.character_id), sk=sort_key(record), kind=kind)
+    if isinstance(record, FactRecord):
+        item["fact_id"] = record.fact_id
+    return item
+
+
+def from_item(item: dict[str, Any]) -> FactRecord | EventRecord | SummaryRecord | None:
+    sk = str(item.get("sk", ""))
+    model: type[FactRecord] | type[EventRecord] | type[SummaryRecord]
+    if sk.startswith(FACT):
+        model = FactRecord
+    elif sk.startswith(EVENT):
+        model = EventRecord
+    elif sk.startswith(SUMMARY):
+        model = SummaryRecord
+    else:
+        return None
+    return model.model_validate({k: v for k, v in item.items() if k in model.model_fields})
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(key, dict):
+        raise ValueError("invalid cursor")
+    return key
+
+
+class DynamoMemoryRepository:
+    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
+        self._endpoint = endpoint_url
+        self._table = table
+
+    @property
+    def _ddb(self) -> Any:
+        return aws.client("dynamodb", endpoint_url=self._endpoint)
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        kwargs.setdefault("TableName", self._table)
+        while True:
+            resp = await call(self._ddb.query, **kwargs)
+            out.extend(deserialize(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    async def load(self, user_id: str, character_id: str, *, summaries: bool = True,
+                   consistent: bool = True) -> tuple[Facts, list[EventRecord], list[SummaryRecord]]:
+        """Every record of the pair in one paginated Query: (facts by (type, key), events, summaries)."""
+        values: dict[str, Any] = {":pk": memory_pk(user_id, character_id)}
+        cond = "pk = :pk"
+        if not summaries:
+            cond += " AND sk < :s"
+            values[":s"] = SUMMARY
+        items = await self._query_all(KeyConditionExpression=cond, ConsistentRead=consistent,
+                                      ExpressionAttributeValues=serialize(values))
+        facts: Facts = {}
+        events: list[EventRecord] = []
+        sums: list[SummaryRecord] = []
+        for item in items:
+            rec = from_item(item)
+            if isinstance(rec, FactRecord):
+                facts[(rec.type, rec.key)] = rec
+            elif isinstance(rec, EventRecord):
+                events.append(rec)
+            elif isinstance(rec, SummaryRecord):
+                sums.append(rec)
+        return facts, events, sums
+
+    async def _page(self, user_id: str, character_id: str, prefix: str, limit: int, cursor: str | None,
+                    newest_first: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = dict(
+            TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id), ":p": prefix}),
+            Limit=max(1, min(limit, 1000)), ScanIndexForward=not newest_first)
+        start = _decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = await call(self._ddb.query, **kwargs)
+        return [deserialize(i) for i in resp.get("Items", [])], _encode_cursor(resp.get("LastEvaluatedKey"))
+
+    async def list_facts(self, user_id: str, character_id: str, limit: int = 100,
+                         cursor: str | None = None) -> tuple[list[FactRecord], str | None]:
+        items, nxt = await self._page(user_id, character_id, FACT, limit, cursor)
+        return [FactRecord.model_validate(_fields(i, FactRecord)) for i in items], nxt
+
+    async def list_events(self, user_id: str, character_id: str, limit: int = 100,
+                          cursor: str | None = None) -> tuple[list[EventRecord], str | None]:
+        items, nxt = await self._page(user_id, character_id, EVENT, limit, cursor)
+        return [EventRecord.model_validate(_fields(i, EventRecord)) for i in items], nxt
+
+    async def list_summaries(self, user_id: str, character_id: str, limit: int = 20,
+                             cursor: str | None = None) -> tuple[list[SummaryRecord], str | None]:
+        """Newest first."""
+        items, nxt = await self._page(user_id, character_id, SUMMARY, limit, cursor, newest_first=True)
+        return [SummaryRecord.model_validate(_fields(i, SummaryRecord)) for i in items], nxt
+
+    async def get_item(self, user_id: str, character_id: str, sk: str) -> dict[str, Any] | None:
+        resp = await call(self._ddb.get_item, TableName=self._table, ConsistentRead=True,
+                          Key=serialize({"pk": memory_pk(user_id, character_id), "sk": sk}))
+        return deserialize(resp["Item"]) if "Item" in resp else None
+
+    async def all_for_user(self, user_id: str) -> list[dict[str, Any]]:
+        """Every memory item of a user across characters (export), via the user-index GSI."""
+        return await self._query_all(IndexName="user-index", KeyConditionExpression="user_id = :u",
+                                     ExpressionAttributeValues=serialize({":u": user_id}))
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def save(self, facts: Sequence[FactRecord] = (), events: Sequence[EventRecord] = (),
+                   summary: SummaryRecord | Sequence[SummaryRecord] | None = None) -> int:
+        """Upsert records (deterministic keys: a replay overwrites). Returns items written."""
+        sums = [summary] if isinstance(summary, SummaryRecord) else list(summary or [])
+        by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in [*facts, *events, *sums]:
+            item = to_item(rec)
+            by_key[(item["pk"], item["sk"])] = item  # BatchWriteItem rejects duplicate keys
+        await self._batch_write([{"PutRequest": {"Item": serialize(i)}} for i in by_key.values()])
+        return len(by_key)
+
+    async def delete_item(self, user_id: str, character_id: str, sk: str) -> bool:
+        resp = await call(self._ddb.delete_item, TableName=self._table, ReturnValues="ALL_OLD",
+                          Key=serialize({"pk": memory_pk(user_id, character_id), "sk": sk}))
+        return "Attributes" in resp
+
+    async def delete_all(self, user_id: str, character_id: str) -> int:
+        keys = await self._query_all(KeyConditionExpression="pk = :pk", ProjectionExpression="pk, sk",
+                                     ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id)}))
+        await self._batch_write([{"DeleteRequest": {"Key": serialize(k)}} for k in keys])
+        return len(keys)
+
+    async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[start:start + 25]}
+            for attempt in range(6):
+                resp = await call(self._ddb.batch_write_item, RequestItems=pending)
+                pending = resp.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                await asyncio.sleep(0.05 * 2 ** attempt)  # throttled: back off, resend the rest
+            if pending:
+                raise StoreUnavailable("dynamodb: unprocessed memory items after retries")
+
+
+def _fields(item: dict[str, Any], model: type[Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k in model.model_fields}

@@ -1,0 +1,275 @@
+"""Long-term memory generation: one memory task -> facts, events, a summary, indexed turns, an archive.
+
+    generator = MemoryGenerator(segments=queue, records=repo, index=os_index, archive=archive,
+                                embedder=embedder, extractor=extractor_for(chain), statuses=statuses)
+    report = await generator.process(task, attempt=receive_count)
+
+Steps (seed 002 §3, ARCHITECTURE "Long-term memory generation"):
+
+1. load the segment (from S3 when the task was offloaded) and the pair's stored facts/events;
+2. extract with ONE LLM call (strict JSON schema, at most one repair), or the rule-based
+   extractor when the chain is the offline model only;
+3. merge facts (by key, history kept) and events (near-duplicates merge), build the summary;
+4. embed every raw turn + the summary + changed events/facts in ONE batch;
+5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last.
+
+Every fallible computation (segment, extraction, embedding) happens before the first
+write, so a failed task has written nothing. Every id is deterministic (turns by message
+position, facts by slot, events by natural key, summary by task id, archive key by range)
+and times come from the messages, so a replay after a partial write overwrites the same
+documents instead of duplicating them. DynamoDB goes last because its records carry the
+task ids the merge uses to recognise a replay: until they are written, a retry recomputes
+everything. Any exception propagates, so SQS redelivers the task (then its DLQ).
+
+The domain only sees the small protocols below; adapters live in ``companion.adapters``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ..adapters.opensearch_index import MemoryDoc  # a pydantic model only: no client import
+from ..models import ChatMessage, MemoryTask
+from ..ports import TaskStatusStore
+from .extraction import ExtractionOutcome, extract, extract_with_rules
+from .merge import build_summary, merge_events, merge_facts
+from .records import EventRecord, FactRecord, SummaryRecord, stable_id
+
+log = logging.getLogger(__name__)
+
+Extractor = Callable[..., Awaitable[ExtractionOutcome]]  # (messages, *, now, known_facts) -> outcome
+
+TURN_IMPORTANCE = 3.0
+SUMMARY_IMPORTANCE = 5.0
+PROFILE_IMPORTANCE = 8.0
+
+
+class SegmentLoader(Protocol):
+    async def load_segment(self, task: MemoryTask) -> MemoryTask: ...
+
+
+class MemoryRecords(Protocol):
+    async def load(self, user_id: str, character_id: str, *, summaries: bool = True,
+                   consistent: bool = True) -> tuple[dict[tuple[str, str], FactRecord], list[EventRecord],
+                                                     list[SummaryRecord]]: ...
+
+    async def save(self, facts: Sequence[FactRecord] = (), events: Sequence[EventRecord] = (),
+                   summary: SummaryRecord | None = None) -> int: ...
+
+
+class MemoryIndexWriter(Protocol):
+    async def bulk_upsert(self, docs: Sequence[MemoryDoc], *, refresh: bool = False) -> int: ...
+
+
+class ConversationArchive(Protocol):
+    async def put(self, key: str, document: dict[str, Any]) -> str: ...
+
+
+class PassageEmbedder(Protocol):
+    async def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class Telemetry(Protocol):
+    def count(self, name: str, value: float = 1) -> None: ...
+
+    def millis(self, name: str, value: float) -> None: ...
+
+
+def extractor_for(chain: Any, *, max_tokens: int = 2048) -> Extractor:
+    """The rule-based extractor when every model of the chain is the offline one, else the LLM."""
+    from ..llm.offline import OfflineProvider
+
+    providers = getattr(chain, "providers", [chain])
+    if all(isinstance(p, OfflineProvider) for p in providers):
+        async def rules(messages: Sequence[ChatMessage], *, now: datetime,
+                        known_facts: Sequence[Any] | None = None) -> ExtractionOutcome:
+            return extract_with_rules(messages, now=now, known_facts=known_facts)
+        return rules
+
+    async def llm(messages: Sequence[ChatMessage], *, now: datetime,
+                  known_facts: Sequence[Any] | None = None) -> ExtractionOutcome:
+        return await extract(chain, messages, now=now, known_facts=known_facts, max_tokens=max_tokens)
+    return llm
+
+
+def turn_id(user_id: str, character_id: str, message: ChatMessage) -> str:
+    """One id per message position (or per message id when it never got a position)."""
+    natural = str(message.seq) if message.seq else f"msg:{message.msg_id}"
+    return stable_id("turn", user_id, character_id, natural)
+
+
+def archive_key_for(task: MemoryTask, messages: Sequence[ChatMessage]) -> str:
+    from ..adapters.s3_archive import archive_key  # pure string formatting
+
+    start = min((m.timestamp for m in messages), default=task.created_at)
+    return archive_key(task.user_id, task.character_id, task.session_id, start, task.from_seq, task.to_seq)
+
+
+@dataclass
+class GenerationReport:
+    task_id: str
+    status: str  # completed | empty
+    turns: int = 0
+    facts: int = 0
+    events: int = 0
+    summary: bool = False
+    documents: int = 0
+    records: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    method: str = ""
+    language: str = ""
+    archive_key: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.marks[name] = round((now - self._t) * 1000, 2)
+        self._t = now
+
+
+class MemoryGenerator:
+    def __init__(self, *, segments: SegmentLoader, records: MemoryRecords, index: MemoryIndexWriter,
+                 archive: ConversationArchive, embedder: PassageEmbedder | None, extractor: Extractor,
+                 statuses: TaskStatusStore | None = None, telemetry: Telemetry | None = None,
+                 refresh_index: bool = False) -> None:
+        self._segments = segments
+        self._records = records
+        self._index = index
+        self._archive = archive
+        self._embedder = embedder
+        self._extract = extractor
+        self._statuses = statuses
+        self._telemetry = telemetry
+        self._refresh = refresh_index  # tests/local: make documents searchable at once
+
+    async def process(self, task: MemoryTask, *, attempt: int = 1) -> GenerationReport:
+        await self._status(task.task_id, "processing", retries=max(0, attempt - 1))
+        try:
+            report = await self._process(task)
+        except Exception as exc:
+            await self._status(task.task_id, "failed", retries=max(0, attempt - 1),
+                               error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            self._count("MemoryTaskFailed")
+            raise
+        await self._status(task.task_id, "completed", retries=max(0, attempt - 1), turns=report.turns,
+                           facts=report.facts, events=report.events, documents=report.documents,
+                           llm_calls=report.llm_calls, archive_key=report.archive_key or None)
+        self._count("MemoryTaskCompleted")
+        self._count("MemoriesWritten", report.documents)
+        if self._telemetry:
+            self._telemetry.millis("MemoryTaskLatency", sum(report.timings_ms.values()))
+        return report
+
+    async def _process(self, task: MemoryTask) -> GenerationReport:
+        timer = _Timer()
+        # ---- everything that can fail before anything is written
+        task = await self._segments.load_segment(task)
+        messages = sorted((m for m in task.messages if m.role in ("user", "assistant") and m.content.strip()),
+                          key=lambda m: (m.seq, m.timestamp))
+        if not messages:
+            return GenerationReport(task_id=task.task_id, status="empty")
+        facts, events, _ = await self._records.load(task.user_id, task.character_id, summaries=False)
+        timer.lap("load")
+        now = max(m.timestamp for m in messages)  # from the task, so a replay is identical
+        outcome = await self._extract(messages, now=datetime.fromtimestamp(now, UTC),
+                                      known_facts=list(facts.values()))
+        timer.lap("extract")
+        result = outcome.result
+        who = {"task_id": task.task_id, "now": now, "user_id": task.user_id, "character_id": task.character_id}
+        changed_facts = merge_facts(facts, result.facts, **who)
+        changed_events = merge_events(events, result.events, **who)
+        summary = build_summary(task, result, messages=messages) if result.summary.strip() else None
+        docs = self._documents(task, messages, changed_facts, changed_events, summary)
+        if self._embedder is not None:
+            vectors = await self._embedder.embed_passages([d.content for d in docs])  # ONE batch
+            for doc, vec in zip(docs, vectors, strict=True):
+                doc.embedding = vec
+        timer.lap("embed")
+        key = archive_key_for(task, messages)
+        archive = self._archive_document(task, messages, result, changed_facts, changed_events)
+
+        # ---- writes: idempotent upserts; DynamoDB last (its task ids mark the task as merged)
+        await asyncio.gather(self._index.bulk_upsert(docs, refresh=self._refresh), self._archive.put(key, archive))
+        timer.lap("index_archive")
+        written = await self._records.save(changed_facts, changed_events, summary)
+        timer.lap("records")
+        return GenerationReport(
+            task_id=task.task_id, status="completed", turns=len(messages), facts=len(changed_facts),
+            events=len(changed_events), summary=summary is not None, documents=len(docs), records=written,
+            llm_calls=outcome.llm_calls, prompt_tokens=outcome.usage.prompt_tokens,
+            completion_tokens=outcome.usage.completion_tokens, method=outcome.method,
+            language=outcome.language, archive_key=key, timings_ms=timer.marks)
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _documents(task: MemoryTask, messages: Sequence[ChatMessage], facts: Sequence[FactRecord],
+                   events: Sequence[EventRecord], summary: SummaryRecord | None) -> list[MemoryDoc]:
+        u, c = task.user_id, task.character_id
+        docs = [MemoryDoc(memory_id=turn_id(u, c, m), user_id=u, character_id=c, memory_type="turn",
+                          content=m.content, timestamp=m.timestamp, importance=TURN_IMPORTANCE,
+                          session_id=m.session_id or task.session_id, seq=m.seq,
+                          metadata={"role": m.role, "msg_id": m.msg_id, "task_id": task.task_id})
+                for m in messages]
+        if summary is not None:
+            docs.append(MemoryDoc(memory_id=summary.summary_id, user_id=u, character_id=c, memory_type="summary",
+                                  content=summary.content, timestamp=summary.end_ts, importance=SUMMARY_IMPORTANCE,
+                                  session_id=summary.session_id,
+                                  metadata={"topics": summary.topics, "emotion": summary.emotion,
+                                            "from_seq": summary.from_seq, "to_seq": summary.to_seq,
+                                            "task_id": task.task_id}))
+        for ev in events:
+            docs.append(MemoryDoc(memory_id=ev.event_id, user_id=u, character_id=c, memory_type="event",
+                                  content=ev.content, timestamp=ev.updated_at, importance=float(ev.importance),
+                                  session_id=task.session_id,
+                                  metadata={"type": ev.type, "title": ev.title, "date": ev.date,
+                                            "recurring": ev.recurring, "emotion": ev.emotion}))
+        for f in facts:
+            docs.append(MemoryDoc(memory_id=f.fact_id, user_id=u, character_id=c, memory_type="profile",
+                                  content=f.content, timestamp=f.updated_at, importance=PROFILE_IMPORTANCE,
+                                  session_id=task.session_id,
+                                  metadata={"type": f.type, "key": f.key, "value": f.value,
+                                            "confidence": f.confidence}))
+        return docs
+
+    @staticmethod
+    def _archive_document(task: MemoryTask, messages: Sequence[ChatMessage], result: Any,
+                          facts: Sequence[FactRecord], events: Sequence[EventRecord]) -> dict[str, Any]:
+        from ..adapters.s3_archive import archive_document  # pure dict building
+
+        return archive_document(
+            user_id=task.user_id, character_id=task.character_id, session_id=task.session_id,
+            task_id=task.task_id, from_seq=task.from_seq, to_seq=task.to_seq, messages=messages,
+            summary={"text": result.summary, "topics": list(result.topics), "emotion": result.emotion},
+            profiles=[f.model_dump(include={"type", "key", "value", "confidence"}) for f in facts],
+            events=[e.model_dump(include={"event_id", "type", "title", "summary", "date", "recurring",
+                                          "emotion", "importance"}) for e in events])
+
+    async def _status(self, task_id: str, status: str, **fields: Any) -> None:
+        if self._statuses is None:
+            return
+        try:  # operator-facing bookkeeping: never the reason a task fails
+            await self._statuses.update(task_id, status, **{k: v for k, v in fields.items() if v is not None})
+        except Exception as exc:
+            log.warning("task status update failed", extra={"task_id": task_id, "error": type(exc).__name__})
+
+    def _count(self, name: str, value: float = 1) -> None:
+        if self._telemetry:
+            self._telemetry.count(name, value)
