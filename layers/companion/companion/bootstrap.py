@@ -10,23 +10,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from .adapters.dynamodb_characters import DynamoCharacterRepository
+from .adapters.dynamodb_memory import DynamoMemoryRepository
 from .adapters.dynamodb_messages import DynamoMessageLog
 from .adapters.dynamodb_tasks import DynamoTaskStatusStore
+from .adapters.opensearch_index import OpenSearchMemoryIndex
 from .adapters.redis_character_cache import RedisCharacterCache
 from .adapters.redis_client import create_redis
 from .adapters.redis_rate_limit import RedisRateLimiter
 from .adapters.redis_short_term import RedisShortTermStore
+from .adapters.s3_archive import S3ConversationArchive
 from .adapters.sqs_tasks import SqsTaskQueue
 from .auth import TokenVerifier
 from .characters import CharacterService
 from .chat.service import ChatService, Recaller
 from .config import Settings, get_settings
+from .embeddings.base import Embedder
+from .embeddings.factory import build_embedder
 from .llm.chain import ChainNotice, LLMChain
 from .llm.factory import build_chain
+from .memory.recall.service import MemoryRecaller, RecallConfig
+from .memory.recall.sources import IndexTurnContext
 from .memory.scheduler import MemoryTaskScheduler
-from .observability import telemetry
-
-
+from .observability import logger, telemetry
 
 
 def _observe_chain(notice: ChainNotice) -> None:
@@ -51,12 +56,34 @@ class Container:
     chain: LLMChain
     verifier: TokenVerifier
     chat: ChatService
+    memory_repo: DynamoMemoryRepository | None = None
+    memory_index: OpenSearchMemoryIndex | None = None
+    archive: S3ConversationArchive | None = None
+    embedder: Embedder | None = None
+    recaller: Recaller | None = None
 
     async def aclose(self) -> None:
         await self.chain.aclose()
         await self.redis.aclose()
+        if self.memory_index is not None:
+            await self.memory_index.aclose()
+        if self.embedder is not None:
+            await self.embedder.aclose()
 
 
+def _embedder(s: Settings) -> Embedder | None:
+    """The query embedder; a misconfigured provider degrades recall to keywords, not the service."""
+    try:
+        return build_embedder(s)
+    except Exception:
+        logger.exception("embedding provider unavailable: recall uses keywords only")
+        return None
+
+
+def build_recaller(s: Settings, *, index: OpenSearchMemoryIndex, repo: DynamoMemoryRepository,
+                   embedder: Embedder | None) -> MemoryRecaller:
+    return MemoryRecaller(index=index, store=repo, embedder=embedder, config=RecallConfig.from_settings(s),
+                          turn_context=IndexTurnContext(index))
 
 
 def build_container(settings: Settings | None = None, *, recaller: Recaller | None = None) -> Container:
@@ -73,8 +100,19 @@ def build_container(settings: Settings | None = None, *, recaller: Recaller | No
     scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold)
     chain = build_chain(s, redis, on_event=_observe_chain)
     limiter = RedisRateLimiter(redis)
+    memory_repo = DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint)
+    # A short client timeout: recall has its own budget and must not wait on a dead index.
+    index = OpenSearchMemoryIndex(s.opensearch_url, s.opensearch_index, dim=s.embedding_dim,
+                                  auth=s.opensearch_auth, region=s.aws_region, service=s.opensearch_service,
+                                  timeout_s=max(1.0, s.recall_budget_ms / 1000))
+    embedder = _embedder(s)
+    if recaller is None:
+        recaller = build_recaller(s, index=index, repo=memory_repo, embedder=embedder)
     chat = ChatService(settings=s, characters=characters, short_term=short_term, message_log=log, chain=chain,
                        scheduler=scheduler, rate_limiter=limiter, telemetry=telemetry, recaller=recaller)
     return Container(settings=s, redis=redis, short_term=short_term, rate_limiter=limiter,
                      characters=characters, character_repo=repo, message_log=log, task_queue=queue,
-                     task_statuses=statuses, scheduler=scheduler, chain=chain, verifier=TokenVerifier(s), chat=chat)
+                     task_statuses=statuses, scheduler=scheduler, chain=chain, verifier=TokenVerifier(s), chat=chat,
+                     memory_repo=memory_repo, memory_index=index,
+                     archive=S3ConversationArchive(s.archive_bucket, endpoint_url=endpoint), embedder=embedder,
+                     recaller=recaller)

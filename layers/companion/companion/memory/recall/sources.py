@@ -8,17 +8,19 @@ Public API:
     TurnContext     neighbouring turns of a retrieved turn (optional capability)
     MemoryStore     load(user, char) -> (facts, events, summaries) from DynamoDB
     QueryEmbedder   embed_query(text) -> vector
-    fact_memory(fact) / event_memory(event) / summary_memory(summary) -> RecalledMemory
+    IndexTurnContext(index)   TurnContext over an index with get_turns(user, char, session_id, seqs)
+    fact_memory(fact) / event_memory(event) / summary_memory(summary) -> RecalledMemory (candidates.py)
     searchable_text(memory) -> str   content plus zh/en words for the fact key, for overlap scoring
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ...models import RecalledMemory
 from ..records import EventRecord, FactRecord, SummaryRecord
+from .candidates import from_event, from_fact, from_summary
 
 
 class SearchIndex(Protocol):
@@ -68,39 +70,49 @@ _TYPE_WORDS = {
 
 
 def fact_memory(fact: FactRecord) -> RecalledMemory:
-    meta: dict[str, Any] = {"fact_type": fact.type, "key": fact.key, "value": fact.value,
-                            "confidence": fact.confidence, "updated_at": fact.updated_at, "store": "dynamodb"}
-    if fact.key == "birthday":
-        # A birthday is also a yearly date the companion can bring up when it comes near.
-        meta.update(event_date=fact.value, event_type="birthday", recurring=True, title=fact.content)
-    return RecalledMemory(memory_id=fact.fact_id, memory_type="profile", content=fact.content,
-                          timestamp=fact.updated_at, importance=round(5 + 3 * fact.confidence, 2),
-                          source="profile", metadata=meta)
+    return from_fact(fact)
 
 
 def event_memory(event: EventRecord) -> RecalledMemory:
-    meta: dict[str, Any] = {"event_type": event.type, "title": event.title, "recurring": event.recurring,
-                            "mentions": event.mentions, "store": "dynamodb"}
-    if event.date:
-        meta["event_date"] = event.date
-    return RecalledMemory(memory_id=event.event_id, memory_type="event", content=event.content,
-                          timestamp=event.updated_at, importance=float(event.importance), source="events",
-                          metadata=meta)
+    return from_event(event)
 
 
 def summary_memory(summary: SummaryRecord) -> RecalledMemory:
-    return RecalledMemory(memory_id=summary.summary_id, memory_type="summary", content=summary.content,
-                          timestamp=summary.end_ts or summary.created_at, importance=5.0, source="summaries",
-                          metadata={"topics": summary.topics, "session_id": summary.session_id,
-                                    "from_seq": summary.from_seq, "to_seq": summary.to_seq, "store": "dynamodb"})
+    mem = from_summary(summary, source="summaries")
+    return mem.model_copy(update={"metadata": {**mem.metadata, "from_seq": summary.from_seq,
+                                               "to_seq": summary.to_seq}})
+
+
+class TurnFetcher(Protocol):
+    async def get_turns(self, user_id: str, character_id: str, session_id: str,
+                        seqs: Sequence[int]) -> list[RecalledMemory]: ...
+
+
+class IndexTurnContext:
+    """Neighbouring turns through an index that can fetch turns by (session, seq)."""
+
+    def __init__(self, index: TurnFetcher) -> None:
+        self.index = index
+
+    async def neighbours(self, user_id: str, character_id: str, turn: RecalledMemory,
+                         window: int) -> list[RecalledMemory]:
+        seq = int(turn.metadata.get("seq") or 0)
+        if seq <= 0:
+            return [turn]
+        seqs = [s for s in range(seq - window, seq + window + 1) if s > 0]
+        found = await self.index.get_turns(user_id, character_id, str(turn.metadata.get("session_id") or ""), seqs)
+        by_seq = {int(t.metadata.get("seq") or 0): t for t in found}
+        by_seq[seq] = turn  # the hit itself keeps its score and metadata
+        return [by_seq[s] for s in sorted(by_seq)]
 
 
 def searchable_text(memory: RecalledMemory) -> str:
     extra = ""
+    base = str(memory.metadata.get("search_text") or memory.content)
     if memory.memory_type == "profile":
         key = str(memory.metadata.get("key", ""))
         extra = FACT_KEY_WORDS.get(key, key.replace("_", " ")) + " " + _TYPE_WORDS.get(
             str(memory.metadata.get("fact_type", "")), "")
     elif memory.memory_type == "summary":
         extra = " ".join(str(t) for t in memory.metadata.get("topics") or [])
-    return f"{memory.content} {extra}".strip()
+    return f"{base} {extra}".strip()

@@ -1,0 +1,285 @@
+"""MemoryRecaller: the chat turn's long-term memory lookup (ARCHITECTURE "One chat turn" step 3).
+
+    recaller = MemoryRecaller(index=..., store=..., embedder=..., config=RecallConfig.from_settings(s))
+    result = await recaller.recall(user_id, character_id, message, history=[...], language="zh")
+    result.memories / result.block / result.sources / result.degraded / result.latency_ms
+
+Flow: rule-based decision (policy "intent" follows it, "always" searches every turn) →
+all sources in parallel, each under its own timeout inside the total budget:
+    knn        query embedding → OpenSearch k-NN            (embedding down → skipped)
+    bm25       OpenSearch BM25 on the decision's keywords
+    store      DynamoDB facts/events/summaries (one Query; also feeds the upcoming-events hint)
+→ RRF fusion of the ranked lists → neighbouring turns for the best turn hits (context) →
+ranking (relevance, recency, importance), dedupe, budget → the quoted prompt block.
+A source that fails or is late is reported in ``degraded`` and the others still count;
+recall itself never raises for a store failure (the chat turn must go on).
+
+The service depends only on the protocols in ``sources.py`` (no boto3/redis/opensearch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from typing import Any
+
+from ...chat.service import RecallResult
+from ...config import Settings
+from ...models import ChatMessage, RecalledMemory
+from ...observability import logger
+from .fusion import fuse
+from .intent import RecallDecision, decide, should_recall
+from .prompt_block import render_memories, upcoming_events_hint
+from .ranking import rank
+from .similarity import overlap
+from .sources import (
+    MemoryStore,
+    QueryEmbedder,
+    SearchIndex,
+    TurnContext,
+    event_memory,
+    fact_memory,
+    searchable_text,
+    summary_memory,
+)
+
+# Overlap (share of the query's bigrams) above which a DynamoDB item counts as relevant
+# when the decision did not ask for its kind; below it the item would only add noise.
+RELEVANT_OVERLAP = 0.3
+# When the decision asks for a kind ("profile", "event", "history"), the store's items of
+# that kind are candidates even with no word in common ("我是做什么的" vs "job: 程序员").
+KIND_SOURCES = {"profile": {"profile"}, "event": {"events"}, "history": {"summaries"},
+                "mixed": {"profile", "events", "summaries"}, "none": set()}
+MAX_STORE_CANDIDATES = 10
+
+
+@dataclass
+class RecallConfig:
+    policy: str = "intent"
+    budget_ms: int = 2000
+    max_memories: int = 5
+    max_tokens: int = 1000
+    weights: tuple[float, float, float] = (0.5, 0.3, 0.2)  # relevance, recency, importance
+    half_life_days: float = 30.0
+    knn_k: int = 20
+    bm25_k: int = 20
+    fusion_k: int = 60
+    fusion_weights: dict[str, float] = field(default_factory=lambda: {
+        "knn": 1.0, "bm25": 1.0, "profile": 1.0, "events": 1.0, "summaries": 0.8})
+    # Per-source timeouts as shares of the budget: the whole recall (neighbours, ranking)
+    # must finish inside the chat turn's own wait on it.
+    source_share: float = 0.7
+    neighbour_share: float = 0.2
+    neighbour_window: int = 1  # turns before/after a retrieved turn
+    neighbour_hits: int = 5  # how many of the best turn hits get their context
+    upcoming_days: int = 30
+    tz: tzinfo = UTC
+
+    @classmethod
+    def from_settings(cls, s: Settings, **overrides: Any) -> RecallConfig:
+        values: dict[str, Any] = dict(
+            policy=s.recall_policy, budget_ms=s.recall_budget_ms, max_memories=s.recall_max_memories,
+            max_tokens=s.recall_max_tokens, half_life_days=s.recall_half_life_days,
+            weights=(s.recall_weight_relevance, s.recall_weight_recency, s.recall_weight_importance))
+        values.update(overrides)
+        return cls(**values)
+
+
+class _SourceFailed(Exception):
+    """A source failed for a reason that has its own degradation name (e.g. the embedder)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass
+class _Gathered:
+    results: dict[str, Any] = field(default_factory=dict)
+    degraded: list[str] = field(default_factory=list)
+
+
+class MemoryRecaller:
+    def __init__(self, *, index: SearchIndex | None, store: MemoryStore | None,
+                 embedder: QueryEmbedder | None, config: RecallConfig | None = None,
+                 turn_context: TurnContext | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.index = index
+        self.store = store
+        self.embedder = embedder
+        self.config = config or RecallConfig()
+        # An index that can also fetch neighbouring turns serves as the context source.
+        self.turn_context = turn_context or (index if isinstance(index, TurnContext) else None)
+        self.clock = clock
+
+    # -- the Recaller protocol ------------------------------------------------------------
+
+    async def recall(self, user_id: str, character_id: str, message: str, *,
+                     history: Sequence[ChatMessage] = (), language: str = "en",
+                     policy: str | None = None, max_memories: int | None = None,
+                     candidates_out: list[RecalledMemory] | None = None) -> RecallResult:
+        """``policy``/``max_memories`` override the config (memory API, benchmarks);
+        ``candidates_out`` receives the fused candidates before the budget (for debugging)."""
+        started = time.perf_counter()
+        cfg = self.config
+        budget_s = cfg.budget_ms / 1000
+        deadline = started + budget_s * (cfg.source_share + cfg.neighbour_share)
+        decision = decide(message, recent_user_messages=[m.content for m in history if m.role == "user"])
+        need = should_recall(decision, policy or cfg.policy)
+
+        jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
+        if self.store is not None:
+            jobs["store"] = lambda: self.store.load(user_id, character_id)  # type: ignore[union-attr]
+        if need and self.index is not None:
+            if self.embedder is not None:
+                jobs["knn"] = lambda: self._knn(user_id, character_id, message)
+            jobs["bm25"] = lambda: self.index.bm25_search(  # type: ignore[union-attr]
+                user_id, character_id, decision.query, cfg.bm25_k)
+        gathered = await self._gather(jobs, timeout_s=budget_s * cfg.source_share)
+        degraded = list(gathered.degraded)
+        if need and self.index is not None and self.embedder is None:
+            degraded.append("recall_embedding")  # embeddings are off: keyword recall only
+
+        now = self.clock()
+        facts, events, summaries = self._store_memories(gathered.results.get("store"))
+        lists: dict[str, list[RecalledMemory]] = {}
+        if need:
+            for name in ("knn", "bm25"):
+                if name in gathered.results:
+                    lists[name] = list(gathered.results[name])
+            store_lists = {"profile": facts, "events": events, "summaries": summaries}
+            for name, items in store_lists.items():
+                if "store" in gathered.results:
+                    lists[name] = self._relevant(decision, name, items)
+
+        fused = fuse(lists, k=cfg.fusion_k, weights=cfg.fusion_weights) if lists else []
+        if fused and self.turn_context is not None:
+            remaining = deadline - time.perf_counter()
+            fused, ok = await self._with_neighbours(user_id, character_id, fused,
+                                                    timeout_s=min(remaining, budget_s * cfg.neighbour_share))
+            if not ok:
+                degraded.append("recall_neighbours")
+        if candidates_out is not None:
+            candidates_out.extend(fused)
+        chosen = rank(fused, now=now, weights=cfg.weights, half_life_days=cfg.half_life_days,
+                      max_items=max_memories or cfg.max_memories, max_tokens=cfg.max_tokens,
+                      language=language, tz=cfg.tz) if fused else []
+
+        block = render_memories(chosen, language=language, now=now, tz=cfg.tz)
+        hint = upcoming_events_hint(events + [f for f in facts if "event_date" in f.metadata],
+                                    language=language, now=now, tz=cfg.tz, within_days=cfg.upcoming_days)
+        block = "\n\n".join(part for part in (block, hint) if part)
+        sources = [name for name in ("knn", "bm25") if name in gathered.results]
+        if "store" in gathered.results:
+            sources.append("dynamodb")
+        return RecallResult(memories=chosen, block=block, sources=sources, degraded=sorted(set(degraded)),
+                            latency_ms=(time.perf_counter() - started) * 1000)
+
+    # -- sources ------------------------------------------------------------------------
+
+    async def _knn(self, user_id: str, character_id: str, message: str) -> list[RecalledMemory]:
+        assert self.embedder is not None and self.index is not None
+        try:
+            # The whole message, not the keyword query: the embedding model reads sentences.
+            vector = await self.embedder.embed_query(message[:1000])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise _SourceFailed("embedding") from exc
+        return await self.index.knn_search(user_id, character_id, vector, self.config.knn_k)
+
+    async def _gather(self, jobs: Mapping[str, Callable[[], Awaitable[Any]]], *, timeout_s: float) -> _Gathered:
+        """Run every job at once; each is cut at ``timeout_s``; failures become degradation names."""
+        out = _Gathered()
+        if not jobs:
+            return out
+
+        async def one(name: str, job: Callable[[], Awaitable[Any]]) -> None:
+            t0 = time.perf_counter()
+            try:
+                out.results[name] = await asyncio.wait_for(job(), timeout=max(timeout_s, 0.001))
+            except TimeoutError:
+                out.degraded.append(f"recall_{name}")
+                logger.warning("recall source timed out", extra={"source": name, "timeout_s": timeout_s})
+            except _SourceFailed as exc:
+                out.degraded.append(f"recall_{exc.name}")
+                logger.warning("recall source failed", extra={"source": exc.name, "error": repr(exc.__cause__)})
+            except Exception as exc:  # any store error: degrade to the other sources
+                out.degraded.append(f"recall_{name}")
+                logger.warning("recall source failed", extra={"source": name, "error": repr(exc)})
+            else:
+                logger.debug("recall source answered",
+                             extra={"source": name, "ms": round((time.perf_counter() - t0) * 1000, 1)})
+
+        await asyncio.gather(*(one(n, j) for n, j in jobs.items()))
+        return out
+
+    @staticmethod
+    def _store_memories(loaded: Any) -> tuple[list[RecalledMemory], list[RecalledMemory], list[RecalledMemory]]:
+        if not loaded:
+            return [], [], []
+        facts, events, summaries = loaded
+        facts = list(facts.values()) if isinstance(facts, dict) else list(facts)  # the repo keys facts by slot
+        # Newest first, so equal relevance keeps the most recent items (score_by_overlap is stable).
+        return ([fact_memory(f) for f in sorted(facts, key=lambda f: -f.updated_at)],
+                [event_memory(e) for e in sorted(events, key=lambda e: -e.updated_at)],
+                [summary_memory(s) for s in sorted(summaries, key=lambda s: -(s.end_ts or s.created_at))])
+
+    @staticmethod
+    def _relevant(decision: RecallDecision, source: str, items: list[RecalledMemory]) -> list[RecalledMemory]:
+        """Items of the store worth fusing: word overlap with the query, or the kind asked for."""
+        wanted = source in KIND_SOURCES.get(decision.kind, set())
+        scored = []
+        for mem in items:
+            score = overlap(decision.query, searchable_text(mem))
+            if score >= RELEVANT_OVERLAP or wanted:
+                scored.append(mem.model_copy(update={"score": score}))
+        scored.sort(key=lambda m: -m.score)  # stable: newest first among equals
+        return scored[:MAX_STORE_CANDIDATES]
+
+    async def _with_neighbours(self, user_id: str, character_id: str, fused: list[RecalledMemory], *,
+                               timeout_s: float) -> tuple[list[RecalledMemory], bool]:
+        """Give the best turn hits their neighbouring turns; a hit already inside another's window goes."""
+        assert self.turn_context is not None
+        cfg = self.config
+        top_turns = [m for m in fused if m.memory_type == "turn"][: cfg.neighbour_hits]
+        if not top_turns or cfg.neighbour_window <= 0:
+            return fused, True
+        try:
+            windows = await asyncio.wait_for(asyncio.gather(*(
+                self.turn_context.neighbours(user_id, character_id, m, cfg.neighbour_window)
+                for m in top_turns)), timeout=max(timeout_s, 0.001))
+        except Exception as exc:  # timeouts and store errors: keep the bare turns
+            logger.warning("neighbouring turns unavailable", extra={"error": repr(exc)})
+            return fused, False
+        expanded: dict[str, RecalledMemory] = {}
+        covered: set[str] = set()
+        for hit, window in zip(top_turns, windows, strict=True):
+            if hit.memory_id in covered:
+                continue
+            turns = window or [hit]
+            ids = [t.memory_id for t in turns]
+            covered.update(ids)
+            expanded[hit.memory_id] = hit.model_copy(update={
+                "content": " / ".join(t.content for t in turns),
+                "metadata": {**hit.metadata, "turn_ids": ids,
+                             "dia_ids": [d for t in turns for d in _dia_ids(t)],
+                             "neighbours": len(turns) - 1},
+            })
+        out = []
+        for mem in fused:
+            if mem.memory_id in expanded:
+                out.append(expanded[mem.memory_id])
+            elif mem.memory_id not in covered:
+                out.append(mem)
+        return out, True
+
+
+def _dia_ids(memory: RecalledMemory) -> list[str]:
+    """Benchmark turn ids a memory carries (LoCoMo ``dia_id`` kept in the doc metadata)."""
+    meta = memory.metadata
+    if meta.get("dia_ids"):
+        return [str(d) for d in meta["dia_ids"]]
+    return [str(meta["dia_id"])] if meta.get("dia_id") else []
