@@ -1,0 +1,114 @@
+"""Time to first byte of the chat stream on the local stack, with a zero-latency model.
+
+Starts the local stack exactly as ``make dev`` does (redis-server, moto, the chat function
+under uvicorn), with the fake OpenAI-compatible server as the only model (no delay), then
+opens N concurrent streams per round and measures, per request, the time from sending the
+request to the first byte of the SSE body. Each request uses its own user, so the per-user
+rate limit (60/min) does not interfere; the global limit is raised for the run.
+
+    uv run python benchmarks/bench_chat_ttfb.py [--levels 1,50,200] [--requests 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "companion")]
+
+from companion.auth import issue_token  # noqa: E402
+
+from infra.fake_llm import FakeLLMServer  # noqa: E402
+from infra.local.services import free_port  # noqa: E402
+from infra.local.stack import LocalStack  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def one(http: httpx.AsyncClient, url: str, token: str, i: int) -> tuple[float | None, str | None]:
+    t0 = time.perf_counter()
+    try:
+        async with http.stream("POST", url, headers={"Authorization": f"Bearer {token}"},
+                               json={"character_id": "luna", "message": f"hello number {i}"}) as resp:
+            if resp.status_code != 200:
+                await resp.aread()
+                return None, f"HTTP {resp.status_code}"
+            first: float | None = None
+            body = b""
+            async for chunk in resp.aiter_raw():
+                if first is None:
+                    first = (time.perf_counter() - t0) * 1000
+                body += chunk
+            if b'"done": true' not in body:
+                return None, "no done event"
+            return first, None
+    except httpx.HTTPError as exc:
+        return None, type(exc).__name__
+
+
+async def run_level(url: str, secret: str, concurrency: int, total: int) -> dict[str, float | int]:
+    limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
+    ttfb: list[float] = []
+    errors: dict[str, int] = {}
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        sent = 0
+        while sent < total:
+            batch = min(concurrency, total - sent)
+            tokens = [issue_token(secret, f"bench-{concurrency}-{sent + j}") for j in range(batch)]
+            results = await asyncio.gather(*[one(http, url, tokens[j], sent + j) for j in range(batch)])
+            for first, err in results:
+                if err:
+                    errors[err] = errors.get(err, 0) + 1
+                elif first is not None:
+                    ttfb.append(first)
+            sent += batch
+    return {"concurrency": concurrency, "requests": total, "ok": len(ttfb), "errors": sum(errors.values()),
+            "p50": pct(ttfb, 50), "p95": pct(ttfb, 95), "p99": pct(ttfb, 99), "mean": statistics.fmean(ttfb),
+            "error_kinds": json.dumps(errors)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--levels", default="1,50,200")
+    parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
+    args = parser.parse_args()
+
+    fake = FakeLLMServer()
+    fake.start()
+    os.environ["LLM_CHAIN"] = json.dumps([{"name": "zero", "provider": "openai", "model": "zero",
+                                           "base_url": fake.base_url, "api_key": "bench"}])
+    os.environ["RATE_LIMIT_GLOBAL_PER_SECOND"] = "100000"
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = LocalStack(port=free_port(), redis_port=0, moto_port=0, data_dir=Path(tmp), quiet=True)
+        stack.start()
+        try:
+            url = f"{stack.url}/api/v1/chat/stream"
+            secret = stack.env["JWT_SECRET"]
+            asyncio.run(run_level(url, secret, 5, 20))  # warm-up: connections, caches, imports
+            print("| concurrent streams | requests | errors | TTFB p50 ms | p95 ms | p99 ms |")
+            print("|---|---|---|---|---|---|")
+            for level in [int(x) for x in args.levels.split(",")]:
+                total = max(args.requests, level)
+                r = asyncio.run(run_level(url, secret, level, total))
+                print(f"| {level} | {r['requests']} | {r['errors']} {r['error_kinds'] if r['errors'] else ''} "
+                      f"| {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |", flush=True)
+        finally:
+            stack.stop()
+            fake.stop()
+
+
+if __name__ == "__main__":
+    main()
