@@ -6,6 +6,7 @@ boto3, httpx) are created here once and shared by every request the environment 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,13 @@ def _embedder(s: Settings) -> Embedder | None:
         return None
 
 
+def _warm(embedder: Any) -> None:
+    try:
+        embedder.warm()
+    except Exception:
+        logger.exception("embedding model failed to load: recall uses keywords only")
+
+
 def build_recaller(s: Settings, *, index: OpenSearchMemoryIndex, repo: DynamoMemoryRepository,
                    embedder: Embedder | None) -> MemoryRecaller:
     return MemoryRecaller(index=index, store=repo, embedder=embedder, config=RecallConfig.from_settings(s),
@@ -106,6 +114,10 @@ def build_container(settings: Settings | None = None, *, recaller: Recaller | No
                                   auth=s.opensearch_auth, region=s.aws_region, service=s.opensearch_service,
                                   timeout_s=max(1.0, s.recall_budget_ms / 1000))
     embedder = _embedder(s)
+    if embedder is not None and hasattr(embedder, "warm"):
+        # Load the local model during the cold start, off the request path (the first recall
+        # would otherwise spend its k-NN budget loading it).
+        threading.Thread(target=_warm, args=(embedder,), name="embedder-warm", daemon=True).start()
     if recaller is None:
         recaller = build_recaller(s, index=index, repo=memory_repo, embedder=embedder)
     chat = ChatService(settings=s, characters=characters, short_term=short_term, message_log=log, chain=chain,

@@ -148,7 +148,7 @@ class MemoryRecaller:
         if need:
             for name in ("knn", "bm25"):
                 if name in gathered.results:
-                    lists[name] = list(gathered.results[name])
+                    lists[name] = [_normalize_hit(m) for m in gathered.results[name]]
             store_lists = {"profile": facts, "events": events, "summaries": summaries}
             for name, items in store_lists.items():
                 if "store" in gathered.results:
@@ -263,8 +263,10 @@ class MemoryRecaller:
             ids = [t.memory_id for t in turns]
             covered.update(ids)
             expanded[hit.memory_id] = hit.model_copy(update={
-                "content": " / ".join(t.content for t in turns),
+                "content": " / ".join(_speaker(t) + t.content for t in turns) if len(turns) > 1 else hit.content,
+                "timestamp": max(t.timestamp for t in turns),
                 "metadata": {**hit.metadata, "turn_ids": ids,
+                             "msg_ids": [str(t.metadata.get("msg_id", "")) for t in turns],
                              "dia_ids": [d for t in turns for d in _dia_ids(t)],
                              "neighbours": len(turns) - 1},
             })
@@ -275,6 +277,25 @@ class MemoryRecaller:
             elif mem.memory_id not in covered:
                 out.append(mem)
         return out, True
+
+
+def _speaker(turn: RecalledMemory) -> str:
+    # Who said it matters in a window of turns ("user: …" / "assistant: …").
+    role = turn.metadata.get("role")
+    return f"{role}: " if role in ("user", "assistant") else ""
+
+
+def _normalize_hit(memory: RecalledMemory) -> RecalledMemory:
+    """Index documents keep an event's date as ``date``/``type``; ranking and rendering read
+    ``event_date``/``event_type`` (as on DynamoDB candidates), so an index-only hit still decays right."""
+    meta = memory.metadata
+    if memory.memory_type == "event" and meta.get("date") and "event_date" not in meta:
+        return memory.model_copy(update={"metadata": {**meta, "event_date": meta["date"],
+                                                      "event_type": meta.get("type", ""),
+                                                      "title": meta.get("title") or memory.content}})
+    if memory.memory_type == "profile" and "fact_type" not in meta and meta.get("type"):
+        return memory.model_copy(update={"metadata": {**meta, "fact_type": meta["type"]}})
+    return memory
 
 
 def _dia_ids(memory: RecalledMemory) -> list[str]:
