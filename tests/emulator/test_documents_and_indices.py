@@ -122,10 +122,13 @@ def test_auto_id_routing_and_mget(os_client: OpenSearch, index_name: str) -> Non
 
 
 def test_bulk_partial_failures(os_client: OpenSearch, index_name: str) -> None:
-    os_client.indices.create(index=index_name, body={
-        "settings": {"index.knn": True},
-        "mappings": {"properties": {"v": {"type": "knn_vector", "dimension": 2}, "n": {"type": "long"}}},
-    })
+    os_client.indices.create(
+        index=index_name,
+        body={
+            "settings": {"index.knn": True},
+            "mappings": {"properties": {"v": {"type": "knn_vector", "dimension": 2}, "n": {"type": "long"}}},
+        },
+    )
     actions = [
         {"_index": index_name, "_id": "ok1", "_source": {"v": [1.0, 2.0], "n": 1}},
         {"_index": index_name, "_id": "bad-dim", "_source": {"v": [1.0, 2.0, 3.0]}},
