@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
@@ -57,12 +58,17 @@ def is_conditional_failure(exc: BaseException) -> bool:
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
+# boto3 is blocking; a dedicated pool sized for I/O keeps many concurrent turns from queueing
+# behind asyncio's small default executor (min(32, cpus + 4) threads).
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="aws")
+
+
 async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a blocking boto3 call off the event loop; connection failures become StoreUnavailable."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return await asyncio.to_thread(fn, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(_POOL, partial(fn, **kwargs))
     except ClientError as exc:
         if is_conditional_failure(exc):
             raise

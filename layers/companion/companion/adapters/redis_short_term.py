@@ -38,6 +38,10 @@ class RedisShortTermStore:
             raw = await self._r.lrange(messages_key(user_id, character_id), 0, max(0, limit - 1))
         except REDIS_ERRORS as exc:
             raise StoreUnavailable(f"redis: {exc}") from exc
+        return self._decode(raw)
+
+    @staticmethod
+    def _decode(raw: list[str]) -> list[ChatMessage]:
         out: list[ChatMessage] = []
         for item in reversed(raw):  # stored newest first; prompts want oldest first
             try:
@@ -45,6 +49,17 @@ class RedisShortTermStore:
             except ValueError:
                 continue  # a corrupt entry must not break the conversation
         return out
+
+    async def load(self, user_id: str, character_id: str, limit: int) -> tuple[list[ChatMessage], dict[str, str]]:
+        """Window and meta in one round trip (the chat turn's hot path)."""
+        try:
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.lrange(messages_key(user_id, character_id), 0, max(0, limit - 1))
+                pipe.hgetall(meta_key(user_id, character_id))
+                raw, meta = await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        return self._decode(raw), dict(meta)
 
     async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> None:
         if not messages:

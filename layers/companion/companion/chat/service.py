@@ -71,12 +71,14 @@ class ChatService:
         if self.rate_limiter is None:
             return
         try:
-            user = await self.rate_limiter.hit(f"user:{user_id}", self.s.rate_limit_user_per_minute, 60)
+            # Two keys in different cluster slots: two scripts, sent concurrently.
+            user, glob = await asyncio.gather(
+                self.rate_limiter.hit(f"user:{user_id}", self.s.rate_limit_user_per_minute, 60),
+                self.rate_limiter.hit("global", self.s.rate_limit_global_per_second, 1))
             if not user.allowed:
                 self.telemetry.count("RateLimited")
                 raise RateLimited("too many messages, please slow down", code="rate_limited",
                                   headers={"Retry-After": str(user.retry_after_s)})
-            glob = await self.rate_limiter.hit("global", self.s.rate_limit_global_per_second, 1)
             if not glob.allowed:
                 self.telemetry.count("Overloaded")
                 raise Unavailable("the service is busy, please retry shortly", code="overloaded",
@@ -163,8 +165,7 @@ class ChatService:
         now = time.time()
         idle_s = self.s.session_idle_minutes * 60
         try:
-            meta = await self.short_term.meta(user_id, character_id)
-            window = await self.short_term.window(user_id, character_id, self.s.prompt_history_messages)
+            window, meta = await self.short_term.load(user_id, character_id, self.s.prompt_history_messages)
             sid = meta.get("session_id", "")
             last = float(meta.get("last_active_at", 0) or 0)
             if not sid or meta.get("state") == "ENDED" or now - last > idle_s:
