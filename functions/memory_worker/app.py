@@ -47,6 +47,9 @@ class _LoopThread:
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
 
 class _Runtime:
     def __init__(self, settings: Settings, worker: WorkerContainer | None = None) -> None:
@@ -77,6 +80,8 @@ def configure(settings: Settings | None = None, worker: WorkerContainer | None =
     """(Re)build the runtime: the local poller and tests pass their own settings."""
     global _runtime
     with _lock:
+        if _runtime is not None:
+            _runtime.loop.close()
         _runtime = _Runtime(settings or get_settings(), worker)
 
 
