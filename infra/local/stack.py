@@ -16,8 +16,12 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.local.services import ManagedProcess, free_port, moto_process, redis_process
+
+if TYPE_CHECKING:
+    from companion.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "companion"
@@ -59,11 +63,23 @@ async def seed_characters(env: dict[str, str]) -> int:
     return len(BUILTIN_CHARACTERS)
 
 
+async def ensure_memory_index(settings: Settings) -> None:
+    from companion.adapters.opensearch_index import OpenSearchMemoryIndex
+
+    index = OpenSearchMemoryIndex(settings.opensearch_url, settings.opensearch_index, dim=settings.embedding_dim)
+    try:
+        await index.ensure_index()
+    finally:
+        await index.aclose()
+
+
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
-                 moto_port: int = 5000, data_dir: Path | None = None, quiet: bool = False) -> None:
+                 moto_port: int = 5000, opensearch_port: int = 9200, data_dir: Path | None = None,
+                 quiet: bool = False) -> None:
         self.host, self.port = host, port
         self.redis_port, self.moto_port = _port_or_free(redis_port), _port_or_free(moto_port)
+        self.opensearch_port = _port_or_free(opensearch_port)
         self.data_dir = data_dir
         self.quiet = quiet
         self.procs: list[ManagedProcess] = []
@@ -94,7 +110,14 @@ class LocalStack:
         self.procs.append(redis_process(self.redis_port, redis_dir, self._logfile("redis")).start())
         self._log(f"starting moto server (DynamoDB, S3, SQS) on :{self.moto_port}")
         self.procs.append(moto_process(self.moto_port, self._logfile("moto")).start(timeout_s=60))
-        self.env = stack_env(redis_port=self.redis_port, moto_port=self.moto_port, opensearch_port=None)
+        os_dir = self.data_dir / "opensearch" if self.data_dir else None
+        os_args = [sys.executable, "-m", "infra.opensearch_emulator", "--host", "127.0.0.1", "--port",
+                   str(self.opensearch_port)] + (["--data-dir", str(os_dir)] if os_dir else [])
+        self._log(f"starting the OpenSearch emulator on :{self.opensearch_port}")
+        self.procs.append(ManagedProcess("opensearch", os_args, self.opensearch_port, env={"PYTHONPATH": str(ROOT)},
+                                         log_path=self._logfile("opensearch")).start(timeout_s=60))
+        self.env = stack_env(redis_port=self.redis_port, moto_port=self.moto_port,
+                             opensearch_port=self.opensearch_port)
         os.environ.update(self.env)  # resource creation and seeding below use the same settings
         for p in (str(LAYER), str(ROOT)):
             if p not in sys.path:
@@ -108,7 +131,8 @@ class LocalStack:
         self.env["MEMORY_QUEUE_URL"] = queue_url
         os.environ["MEMORY_QUEUE_URL"] = queue_url
         count = asyncio.run(seed_characters(self.env))
-        self._log(f"created tables, queues and bucket from template.yaml; seeded {count} characters")
+        asyncio.run(ensure_memory_index(Settings()))
+        self._log(f"created tables, queues, bucket and the memory index; seeded {count} characters")
 
         from companion.auth import LOCAL_DEV_SECRET, issue_token
 
@@ -154,12 +178,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--redis-port", type=int, default=int(os.environ.get("REDIS_PORT", 6379)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    parser.add_argument("--opensearch-port", type=int, default=int(os.environ.get("OPENSEARCH_PORT", 9200)))
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--token-file", type=Path, default=None, help="also write the dev token here")
     args = parser.parse_args()
 
     stack = LocalStack(host=args.host, port=args.port, redis_port=args.redis_port, moto_port=args.moto_port,
-                       data_dir=args.data_dir)
+                       opensearch_port=args.opensearch_port, data_dir=args.data_dir)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:

@@ -48,12 +48,12 @@ def _alive(pid: int) -> bool:
 
 
 def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
-    port, redis_port, moto_port = free_port(), free_port(), free_port()
+    port, redis_port, moto_port, os_port = free_port(), free_port(), free_port(), free_port()
     token_file = tmp_path / "token"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
-         "--moto-port", str(moto_port), "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
+         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
