@@ -57,6 +57,9 @@ class _Runtime:
         self.loop = _LoopThread()
         self.worker = worker or build_worker(settings)
         self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch whose every record failed is reported like any partial failure (every id in
+        # batchItemFailures) instead of raising: same redelivery, no function error per poison batch.
+        self.processor.raise_on_entire_batch_failure = False
         self.idempotency = IdempotencyConfig(event_key_jmespath="task_id", expires_after_seconds=IDEMPOTENCY_TTL_S,
                                              raise_on_no_idempotency_key=True)
         # An explicit client honours settings.aws_endpoint_url (moto/LocalStack) like every other adapter.
