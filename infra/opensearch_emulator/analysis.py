@@ -167,20 +167,17 @@ def analyze_standard(text: str) -> list[str]:
     return out
 
 
+_WIDTH_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {
+    cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF65, 0xFFA0)
+}
+_WIDE_RE = re.compile("[\uff01-\uff5e\uff65-\uff9f]")
+
+
 def _cjk_width(text: str) -> str:
     """CJKWidthFilter: full-width ASCII to half-width, half-width Katakana to full-width."""
-    if text.isascii():
+    if _WIDE_RE.search(text) is None:
         return text
-    chars = []
-    for ch in text:
-        cp = ord(ch)
-        if 0xFF01 <= cp <= 0xFF5E:
-            chars.append(chr(cp - 0xFEE0))
-        elif 0xFF65 <= cp <= 0xFF9F:
-            chars.append(unicodedata.normalize("NFKC", ch))
-        else:
-            chars.append(ch)
-    return "".join(chars)
+    return text.translate(_WIDTH_TABLE)
 
 
 def analyze_cjk(text: str) -> list[str]:
@@ -195,19 +192,20 @@ def analyze_cjk(text: str) -> list[str]:
             out.extend(run[i] + run[i + 1] for i in range(len(run) - 1))
         run.clear()
 
-    for tok in standard_tokens(_cjk_width(text)):
-        if tok.kind == "word":
+    # Iterates the tokenizer's matches directly (no Token objects): this is the bulk-ingest hot path.
+    for m in _TOKEN_RE.finditer(_cjk_width(text)):
+        if m.lastgroup == "word":
             if run:
                 flush()
-            value = tok.text.lower()
-            if value not in CJK_STOP_WORDS:
-                out.append(value)
+            for value in _split_long(m.group().lower()):
+                if value not in CJK_STOP_WORDS:
+                    out.append(value)
             continue
         # CJK tokens are split into characters; adjacent characters pair into bigrams.
-        if run and tok.start != last_end:
+        if run and m.start() != last_end:
             flush()
-        run.extend(tok.text.lower())
-        last_end = tok.end
+        run.extend(m.group().lower())
+        last_end = m.end()
     if run:
         flush()
     return out

@@ -223,7 +223,7 @@ class Index:
             assert isinstance(fi, VectorIndex)
             fi.store(ord_, vec)
             raw = _plain_get(source, path)
-            stored = _plain_replace(stored, path, _VectorRef(all(type(x) is int for x in raw)))
+            stored = _plain_replace(stored, path, _VectorRef(set(map(type, raw)) == {int}))
         self.seq_no += 1
         self.ord_id[ord_] = doc_id
         self.ord_source[ord_] = stored
@@ -368,11 +368,10 @@ def _parse_vector(fd: FieldDef, doc_id: str, raw: Any) -> np.ndarray:
         raise fail("Vector must be an array of numbers")
     if len(raw) != fd.dimension:
         raise fail(f"Vector dimension mismatch. Expected: {fd.dimension}, Given: {len(raw)}")
-    try:
-        vec = np.array(raw, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise fail("Vector values must be numbers") from None
-    if any(isinstance(x, bool) for x in raw) or not np.isfinite(vec).all():
+    if not set(map(type, raw)) <= {float, int}:  # map(type) runs in C; rejects bools, strings, nulls
+        raise fail("Vector values must be numbers")
+    vec = np.array(raw, dtype=np.float64)
+    if not np.isfinite(vec).all():
         raise fail("KNN vector values cannot be NaN or Infinity")
     return vec
 
