@@ -46,7 +46,9 @@ def recall_settings(redis_url: str, moto_endpoint: str, memory_resources: dict[s
         values: dict[str, Any] = dict(
             app_env="test", redis_url=redis_url, aws_endpoint_url=moto_endpoint, opensearch_url=opensearch_url,
             opensearch_index="ltm-recall-tests", memory_queue_url=memory_resources["memory_queue_url"],
-            jwt_secret=JWT_SECRET, llm_chain=[], memory_segment_threshold=1000, recall_policy="intent")
+            jwt_secret=JWT_SECRET, llm_chain=[], memory_segment_threshold=1000, recall_policy="intent",
+            # The test machine is shared and small: CPU-bound query embeddings can take seconds.
+            recall_budget_ms=8000)
         values.update(overrides)
         return Settings(**values)
 

@@ -118,13 +118,13 @@ class MemoryRecaller:
 
     async def recall(self, user_id: str, character_id: str, message: str, *,
                      history: Sequence[ChatMessage] = (), language: str = "en",
-                     policy: str | None = None, max_memories: int | None = None,
+                     policy: str | None = None, max_memories: int | None = None, budget_ms: int | None = None,
                      candidates_out: list[RecalledMemory] | None = None) -> RecallResult:
-        """``policy``/``max_memories`` override the config (memory API, benchmarks);
+        """``policy``/``max_memories``/``budget_ms`` override the config (memory API, benchmarks);
         ``candidates_out`` receives the fused candidates before the budget (for debugging)."""
         started = time.perf_counter()
         cfg = self.config
-        budget_s = cfg.budget_ms / 1000
+        budget_s = (budget_ms or cfg.budget_ms) / 1000
         deadline = started + budget_s * (cfg.source_share + cfg.neighbour_share)
         decision = decide(message, recent_user_messages=[m.content for m in history if m.role == "user"])
         need = should_recall(decision, policy or cfg.policy)
