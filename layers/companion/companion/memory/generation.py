@@ -181,7 +181,9 @@ class MemoryGenerator:
         timer = _Timer()
         # ---- everything that can fail before anything is written
         task = await self._segments.load_segment(task)
-        messages = sorted((m for m in task.messages if m.role in ("user", "assistant") and m.content.strip()),
+        # load_segment may hand back plain dicts (model_copy does not validate): coerce them.
+        loaded = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in task.messages]
+        messages = sorted((m for m in loaded if m.role in ("user", "assistant") and m.content.strip()),
                           key=lambda m: (m.seq, m.timestamp))
         if not messages:
             return GenerationReport(task_id=task.task_id, status="empty")
