@@ -200,3 +200,12 @@ def test_should_recall_policies() -> None:
     assert should_recall(empty, "always") is False
     with pytest.raises(ValueError):
         should_recall(yes, "sometimes")
+
+
+@pytest.mark.parametrize("message", ["哈" * 39 + "x", "haha " * 8 + "x", "嗯" * 39 + "?", "哈" * 5000, "hi " * 3000])
+def test_pathological_inputs_are_fast(message: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    decide(message)
+    assert time.perf_counter() - start < 0.5

@@ -148,21 +148,24 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 
-# Whole-message small talk: greetings, thanks, laughter, acknowledgements.
-_SMALL_TALK_WORDS = (
-    "你好|您好|嗨|哈喽|哈啰|早上好|早安|午安|中午好|下午好|晚上好|晚安|早|嗯+|恩+|哦+|噢+|喔+|哈+|呵+|嘿+|嘻+|"
-    "好的?|好吧|好滴|行|可以|谢谢|多谢|谢啦|感谢|没事|没关系|拜拜|再见|是的|对|对的|对啊|收到|知道了|明白了?|"
-    "在吗|在不在|在么|哇+|666+|"
-    "hi+|hello|hey+|yo|sup|ok|okay|k+|cool|nice|great|thanks|thank you|thx|ty|lol|lmao|rofl|ha(?:ha)+|hah|"
-    "he(?:he)+|hmm+|um+|yes|yeah|yep|yup|no|nope|sure|bye|goodbye|good night|gn|good morning|morning|"
-    "good evening|night|see you|see ya|cya|alright|fine|wow|oh|ah|right|got it|np|you're welcome|"
-    "how are you|how are u|what's up|whats up|wassup|how's it going"
+# Whole-message small talk: greetings, thanks, laughter, acknowledgements. Matched token
+# by token in a loop that never backtracks (a nested regex like (哈+)+ is exponential).
+_SMALL_TALK_WORDS = [
+    "你好", "您好", "嗨", "哈喽", "哈啰", "早上好", "早安", "午安", "中午好", "下午好", "晚上好", "晚安", "早",
+    "嗯+", "恩+", "哦+", "噢+", "喔+", "哈+", "呵+", "嘿+", "嘻+", "哇+", "好的", "好吧", "好滴", "好", "行",
+    "可以", "谢谢", "多谢", "谢啦", "感谢", "没事", "没关系", "拜拜", "再见", "是的", "对的", "对啊", "对",
+    "收到", "知道了", "明白了", "明白", "在吗", "在不在", "在么", "666+", "呀", "啊", "啦", "呢", "你", "您", "~",
+    "hi+", "hello", "hey+", "yo", "sup", "ok", "okay", "k+", "cool", "nice", "great", "thanks", "thank you",
+    "thx", "ty", "lol", "lmao", "rofl", "ha(?:ha)+", "hah", "he(?:he)+", "hm+", "um+", "yes", "yeah", "yep",
+    "yup", "no", "nope", "sure", "bye", "goodbye", "good night", "gn", "good morning", "morning",
+    "good evening", "night", "see you", "see ya", "cya", "alright", "fine", "wow", "oh", "ah", "right",
+    "got it", "np", "you're welcome", "how are you", "how are u", "what's up", "whats up", "wassup",
+    "how's it going", "there", "you", "too", "so much", "all",
+]
+_SMALL_TALK_TOKEN = re.compile(
+    "(?:" + "|".join(sorted(_SMALL_TALK_WORDS, key=len, reverse=True)) + ")(?![a-z])", re.IGNORECASE
 )
-_SMALL_TALK = re.compile(
-    r"^[\W_]*(?:(?:" + _SMALL_TALK_WORDS + r")(?:呀|啊|啦|哦|喔|呢|哈|你|您|~)*"
-    r"(?:\s+(?:there|you|too|so much))*[\W_]*)+$",
-    re.IGNORECASE,
-)
+_SEPARATORS = re.compile(r"[\W_]+")
 
 # ----------------------------------------------------------------------- query text
 # Chinese filler, longest first so "你还记得" wins over "记得".
@@ -236,8 +239,19 @@ def is_small_talk(message: str) -> bool:
     text = message.strip()
     if not text:
         return True
-    # Long messages are never pure small talk; the bound also keeps the regex cheap.
-    return len(text) <= 40 and bool(_SMALL_TALK.match(_en_view(text)))
+    if len(text) > 40:  # long messages are never pure small talk
+        return False
+    low, pos = _en_view(text), 0
+    while pos < len(low):
+        sep = _SEPARATORS.match(low, pos)
+        if sep and sep.end() > pos:
+            pos = sep.end()
+            continue
+        word = _SMALL_TALK_TOKEN.match(low, pos)
+        if not word or word.end() == pos:
+            return False
+        pos = word.end()
+    return True
 
 
 def extract_query(message: str) -> str:
