@@ -4,6 +4,8 @@ Flow of one chat turn (retrieval itself lives in the adapters and feeds these):
     decision = intent.decide(message, recent_user_messages=...)      # or decide_with_llm
     if intent.should_recall(decision, settings.recall_policy):
         knn, bm25, facts, events = <parallel retrieval within recall_budget_ms>
+        # each a list[RecalledMemory], best first; build them with candidates.from_fact /
+        # from_event / from_summary so ids and metadata keys match
         candidates = fusion.fuse({"knn": knn, "bm25": bm25,
                                   "profile": fusion.score_by_overlap(decision.query, facts),
                                   "events": fusion.score_by_overlap(decision.query, events)})
