@@ -24,6 +24,7 @@ from .errors import (
     resource_not_found,
     x_content_parse,
 )
+from .fast_vectors import loads_source
 from .index import Index, deep_merge
 from .pipelines import SearchPipeline, parse_pipeline
 from .settings import flatten_settings, parse_time_seconds
@@ -436,8 +437,10 @@ class Engine:
                     i += 1
                     if i >= len(lines):
                         raise illegal_argument("The bulk request must be terminated by a newline [\\n]")
+                    target = self.indices.get(meta.get("_index", index) or "")
+                    vector_fields = target.top_level_vector_fields() if target is not None else ()
                     try:
-                        doc_body = json.loads(lines[i])
+                        doc_body = loads_source(lines[i], vector_fields) if action != "update" else json.loads(lines[i])
                     except ValueError as exc:
                         doc_body = _BadJson(str(exc))
                 i += 1

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OpenSearchError, illegal_argument, mapper_parsing, version_conflict
+from .fast_vectors import ParsedVector
 from .field_indexes import FieldIndex, KeywordIndex, NumericIndex, TextIndex, VectorIndex, make_field_index
 from .mapping import FieldDef, Mapping, apply_dynamic_mapping, coerce_numeric, extract_values, parse_mapping
 from .settings import bool_setting, flatten_settings, nest_settings, parse_time_seconds
@@ -106,6 +107,9 @@ class Index:
         self.ord_version.append(0)
         self.ord_routing.append(None)
         return ord_
+
+    def top_level_vector_fields(self) -> tuple[str, ...]:
+        return tuple(p for p, fd in self.mapping.fields.items() if fd.type == "knn_vector" and "." not in p)
 
     def field(self, path: str) -> FieldIndex | None:
         return self.fields.get(path)
@@ -223,7 +227,8 @@ class Index:
             assert isinstance(fi, VectorIndex)
             fi.store(ord_, vec)
             raw = _plain_get(source, path)
-            stored = _plain_replace(stored, path, _VectorRef(set(map(type, raw)) == {int}))
+            ints = raw.ints if isinstance(raw, ParsedVector) else set(map(type, raw)) == {int}
+            stored = _plain_replace(stored, path, _VectorRef(ints))
         self.seq_no += 1
         self.ord_id[ord_] = doc_id
         self.ord_source[ord_] = stored
@@ -364,6 +369,12 @@ def _parse_vector(fd: FieldDef, doc_id: str, raw: Any) -> np.ndarray:
             caused_by=illegal_argument(reason),
         )
 
+    if isinstance(raw, ParsedVector):
+        if len(raw) != fd.dimension:
+            raise fail(f"Vector dimension mismatch. Expected: {fd.dimension}, Given: {len(raw)}")
+        if not np.isfinite(raw.values).all():
+            raise fail("KNN vector values cannot be NaN or Infinity")
+        return raw.values
     if not isinstance(raw, list):
         raise fail("Vector must be an array of numbers")
     if len(raw) != fd.dimension:

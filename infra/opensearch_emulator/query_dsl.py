@@ -775,7 +775,11 @@ class Knn(Node):
             cand = np.flatnonzero(fi.searchable[: idx.next_ord]).astype(np.int64)
         if not len(cand):
             return Hits.empty()
-        scores = distances_to_scores(fi.fd.space_type, fi.arena[cand], self.vector)
+        if self.filter is None and fi.fd.space_type != "l2":
+            # Unfiltered: score the arena in place rather than gathering a copy of every row.
+            scores = distances_to_scores(fi.fd.space_type, fi.arena[: idx.next_ord], self.vector)[cand]
+        else:
+            scores = distances_to_scores(fi.fd.space_type, fi.arena[cand], self.vector)
         if self.k is not None:
             pos = np.sort(top_k(cand, scores, idx.ord_seq[cand], self.k))
             cand, scores = cand[pos], scores[pos]

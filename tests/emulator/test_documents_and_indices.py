@@ -181,3 +181,29 @@ def test_dynamic_mapping_text_with_keyword_subfield(os_client: OpenSearch, index
     assert props["n"]["type"] == "long" and props["ok"]["type"] == "boolean"
     hit = os_client.search(index=index_name, body={"query": {"term": {"title.keyword": "Hello World"}}})
     assert hit["hits"]["total"]["value"] == 1
+
+
+def test_bulk_vectors_round_trip_exactly(os_client: OpenSearch, index_name: str) -> None:
+    os_client.indices.create(
+        index=index_name,
+        body={
+            "settings": {"index.knn": True},
+            "mappings": {"properties": {"embedding": {"type": "knn_vector", "dimension": 3}}},
+        },
+    )
+    sources = {
+        "f": {"embedding": [0.1, -2.5e-7, 0.30000000000000004], "note": 'has "embedding": [1, 2] inside'},
+        "i": {"embedding": [1, 2, 3]},
+        "bad": {"embedding": [True, 2, 3]},
+    }
+    ok, errors = helpers.bulk(
+        os_client,
+        ({"_index": index_name, "_id": k, "_source": v} for k, v in sources.items()),
+        raise_on_error=False,
+        refresh=True,
+    )
+    assert ok == 2 and next(iter(errors[0].values()))["_id"] == "bad"
+    for doc_id in ("f", "i"):
+        source = os_client.get(index=index_name, id=doc_id)["_source"]
+        assert source == sources[doc_id]
+        assert [type(x) for x in source["embedding"]] == [type(x) for x in sources[doc_id]["embedding"]]
