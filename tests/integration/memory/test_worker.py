@@ -154,3 +154,19 @@ async def test_english_stays_english_and_merges_with_known_facts(worker_for, mem
     assert "teacher" in job.value and job.history and "nurse" in job.history[0].value
     assert len(summaries) == 2 and all("用户" not in s.summary for s in summaries)
     assert len(await w.docs(uid, ["turn"])) == 4
+
+
+async def test_sample_sqs_event_from_events_dir(worker_for) -> None:
+    """events/memory_worker_sqs.json (what `sam local invoke` sends) goes through the handler."""
+    from pathlib import Path
+
+    w = worker_for(None)
+    event = json.loads((Path(__file__).parents[3] / "events" / "memory_worker_sqs.json").read_text())
+    uid = user()
+    for rec in event["Records"]:  # a fresh user, so reruns do not hit earlier idempotency records
+        body = json.loads(rec["body"])
+        body["user_id"], body["task_id"] = uid, f"{body['task_id']}-{uid}"
+        rec["body"] = json.dumps(body, ensure_ascii=False)
+    assert w.handle(event) == {"batchItemFailures": []}
+    turns = await w.docs(uid, ["turn"])
+    assert sorted(d["seq"] for d in turns) == [1, 2, 3, 4, 5, 6]
