@@ -11,6 +11,7 @@ Routes (all under /api/v1):
     PATCH  /memory/items/{item_id}            edit one fact/event/summary/turn (DynamoDB + index)
     DELETE /memory/items/{item_id}            delete it everywhere
     DELETE /memory?character_id=              forget everything about a character
+    DELETE /memory/characters/{character_id}  the same (fits the template's /memory/{proxy+} route)
     GET    /memory/export                     all of the caller's data as one JSON document
     GET    /characters, POST /characters, POST /characters/import
     GET|PUT|DELETE /characters/{character_id}
@@ -362,13 +363,15 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def recall(request: Request, authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
         body = await parse_body(request, RecallRequest)
-        char = await visible_character(user_id, body.character_id)
+        try:
+            char_lang = (await visible_character(user_id, body.character_id)).language
+        except NotFound:
+            char_lang = "auto"  # recall is scoped to the caller anyway: nothing of anyone else can show
         recaller = c().recaller
         if not isinstance(recaller, MemoryRecaller):
             raise Unavailable("recall is not configured", code="recall_unavailable")
         from ..text import detect_language
-        language = body.language or detect_language(body.query, default=char.language if char.language != "auto"
-                                                     else "en")
+        language = body.language or detect_language(body.query, default=char_lang if char_lang != "auto" else "en")
         candidates: list[RecalledMemory] = []
         result = await recaller.recall(user_id, body.character_id, body.query, language=language,
                                        policy=body.policy, max_memories=body.top_k, candidates_out=candidates,
@@ -421,6 +424,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def forget(character_id: CharQ, authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
         return await _store_call(admin().forget(user_id, character_id), "the memory store")
+
+    # The same under the template's ``/api/v1/memory/{proxy+}`` route (which does not match
+    # ``/api/v1/memory`` itself until the template adds that route).
+    @app.delete("/api/v1/memory/characters/{character_id}")
+    async def forget_character(character_id: str, authorization: Auth = None) -> dict[str, Any]:
+        user_id = user_of(authorization)
+        return await _store_call(admin().forget(user_id, check_id(character_id, "character id")),
+                                 "the memory store")
 
     @app.get("/api/v1/memory/export")
     async def export(authorization: Auth = None) -> dict[str, Any]:
