@@ -68,11 +68,13 @@ class MemoryDoc(BaseModel):
         return src
 
 
-def index_body(dim: int, engine: str = "faiss", shards: int = 2) -> dict[str, Any]:
+def index_body(dim: int, engine: str = "faiss", shards: int = 2, *, serverless: bool = False) -> dict[str, Any]:
     """Settings + mapping of the memory index (also what infra/IaC should create)."""
+    settings: dict[str, Any] = {"knn": True}
+    if not serverless:  # Serverless manages shards/replicas and the HNSW search parameters itself
+        settings.update({"number_of_shards": shards, "number_of_replicas": 1, "knn.algo_param.ef_search": 100})
     return {
-        "settings": {"index": {"knn": True, "number_of_shards": shards, "number_of_replicas": 1,
-                               "knn.algo_param.ef_search": 100}},
+        "settings": {"index": settings},
         "mappings": {
             "dynamic": False,  # metadata and unknown fields are stored, not indexed
             "properties": {
@@ -219,7 +221,7 @@ class OpenSearchMemoryIndex:
         if not exists:
             try:
                 await self._call("indices.create", index=self.index,
-                                 body=index_body(self.dim, self._engine, self._shards))
+                                 body=index_body(self.dim, self._engine, self._shards, serverless=self.serverless))
                 created = True
             except MemoryIndexError as exc:
                 if "resource_already_exists" not in str(exc):
