@@ -53,7 +53,12 @@ class ManagedProcess:
             self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **self.env}, start_new_session=True,
         )
-        wait_for_port(self.port, timeout_s=timeout_s, proc=self.proc)
+        if self.port:
+            wait_for_port(self.port, timeout_s=timeout_s, proc=self.proc)
+        else:  # a worker with no port: it is up when it has not died straight away
+            time.sleep(0.5)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} at start")
         return self
 
     @property

@@ -76,7 +76,8 @@ async def ensure_memory_index(settings: Settings) -> None:
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
                  moto_port: int = 5000, opensearch_port: int = 9200, data_dir: Path | None = None,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, sweep_interval_s: float = 60.0) -> None:
+        self.sweep_interval_s = sweep_interval_s
         self.host, self.port = host, port
         self.redis_port, self.moto_port = _port_or_free(redis_port), _port_or_free(moto_port)
         self.opensearch_port = _port_or_free(opensearch_port)
@@ -147,6 +148,13 @@ class LocalStack:
                      "5"], self.port, env=self.env, log_path=self._logfile("chat"))
         self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
         self.procs.append(chat.start(timeout_s=60))
+        # The worker's SQS event source mapping and the sweeper's schedule, played locally.
+        worker = ManagedProcess(
+            "worker", [sys.executable, "-m", "infra.local.worker_poller",
+                       "--sweep-interval", str(self.sweep_interval_s), "--retry-visibility", "10"], 0,
+            env=self.env, log_path=self._logfile("worker"))
+        self._log(f"starting the memory worker poller and the session sweeper (every {self.sweep_interval_s:.0f} s)")
+        self.procs.append(worker.start())
 
     @property
     def url(self) -> str:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
@@ -53,7 +54,8 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
-         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
+         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--data-dir", str(tmp_path / "data"),
+         "--token-file", str(token_file)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
@@ -86,6 +88,20 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
             second = "".join(json.loads(b.split("data: ", 1)[1])["content"]
                              for b in resp.text.split("\n\n") if b.strip())
             assert "小林" in second
+
+            # ending the session turns it into long-term memory through SQS and the worker
+            end = http.post(f"http://127.0.0.1:{port}/api/v1/chat/sessions/xiaoyu/end", headers=headers)
+            assert end.status_code == 200 and end.json()["messages"] == 4
+            ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
+                               aws_access_key_id="local", aws_secret_access_key="local")
+            facts: list[dict] = []
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not facts:
+                facts = ddb.query(TableName="companion-memory", KeyConditionExpression="pk = :pk",
+                                  ExpressionAttributeValues={":pk": {"S": "dev-user#xiaoyu"}})["Items"]
+                time.sleep(0.5)
+            names = [i for i in facts if i["sk"]["S"].startswith("FACT#") and "name" in i["sk"]["S"]]
+            assert names and names[0]["value"]["S"] == "小林"
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -47,4 +47,4 @@ class SqsTaskQueue:
             return task
         resp = await call(self._s3.get_object, Bucket=self._bucket, Key=task.segment_s3_key)
         raw: Any = json.loads(resp["Body"].read())
-        return task.model_copy(update={"messages": raw})
+        return MemoryTask.model_validate({**task.model_dump(), "messages": raw})
