@@ -76,8 +76,9 @@ async def ensure_memory_index(settings: Settings) -> None:
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
                  moto_port: int = 5000, opensearch_port: int = 9200, data_dir: Path | None = None,
-                 quiet: bool = False, sweep_interval_s: float = 60.0) -> None:
+                 quiet: bool = False, sweep_interval_s: float = 60.0, api_port: int = 8001) -> None:
         self.sweep_interval_s = sweep_interval_s
+        self.api_port = _port_or_free(api_port)
         self.host, self.port = host, port
         self.redis_port, self.moto_port = _port_or_free(redis_port), _port_or_free(moto_port)
         self.opensearch_port = _port_or_free(opensearch_port)
@@ -148,6 +149,12 @@ class LocalStack:
                      "5"], self.port, env=self.env, log_path=self._logfile("chat"))
         self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
         self.procs.append(chat.start(timeout_s=60))
+        # The HTTP API routes of template.yaml, each request invoking the memory API's Mangum handler.
+        api = ManagedProcess("memory_api", [sys.executable, "-m", "infra.local.http_api", "--host", self.host,
+                                            "--port", str(self.api_port), "--quiet"], self.api_port,
+                             env=self.env, log_path=self._logfile("memory_api"))
+        self._log(f"starting the memory API (HTTP API → Mangum) on http://{self.host}:{self.api_port}")
+        self.procs.append(api.start(timeout_s=60))
         # The worker's SQS event source mapping and the sweeper's schedule, played locally.
         worker = ManagedProcess(
             "worker", [sys.executable, "-m", "infra.local.worker_poller",
@@ -166,15 +173,21 @@ class LocalStack:
         self.procs.clear()
 
     def banner(self) -> str:
+        api = f"http://{self.host}:{self.api_port}"
         return f"""
 Companion local stack is up.
-  Chat URL:   {self.url}/api/v1/chat/stream
-  Dev token:  {self.token}
+  Chat URL:    {self.url}/api/v1/chat/stream
+  Memory API:  {api}/api/v1/memory/facts?character_id=xiaoyu
+  Dev token:   {self.token}
 
 Try it:
   curl -N {self.url}/api/v1/chat/stream \\
     -H "Authorization: Bearer {self.token}" -H "Content-Type: application/json" \\
     -d '{{"character_id": "xiaoyu", "message": "你好，我叫小林"}}'
+
+End the session to turn it into long-term memory, then see what the companion remembers:
+  curl -X POST {self.url}/api/v1/chat/sessions/xiaoyu/end -H "Authorization: Bearer {self.token}"
+  curl "{api}/api/v1/memory/facts?character_id=xiaoyu" -H "Authorization: Bearer {self.token}"
 
 Characters: xiaoyu (中文), luna (English). Ctrl-C stops everything.
 """
@@ -186,13 +199,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--redis-port", type=int, default=int(os.environ.get("REDIS_PORT", 6379)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 8001)))
     parser.add_argument("--opensearch-port", type=int, default=int(os.environ.get("OPENSEARCH_PORT", 9200)))
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--token-file", type=Path, default=None, help="also write the dev token here")
     args = parser.parse_args()
 
     stack = LocalStack(host=args.host, port=args.port, redis_port=args.redis_port, moto_port=args.moto_port,
-                       opensearch_port=args.opensearch_port, data_dir=args.data_dir)
+                       opensearch_port=args.opensearch_port, api_port=args.api_port, data_dir=args.data_dir)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:

@@ -49,12 +49,13 @@ def _alive(pid: int) -> bool:
 
 
 def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
-    port, redis_port, moto_port, os_port = free_port(), free_port(), free_port(), free_port()
+    port, redis_port, moto_port, os_port, api_port = (free_port() for _ in range(5))
     token_file = tmp_path / "token"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
-         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--data-dir", str(tmp_path / "data"),
+         "--moto-port", str(moto_port), "--opensearch-port", str(os_port),
+         "--api-port", str(api_port), "--data-dir", str(tmp_path / "data"),
          "--token-file", str(token_file)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -102,6 +103,15 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
                 time.sleep(0.5)
             names = [i for i in facts if i["sk"]["S"].startswith("FACT#") and "name" in i["sk"]["S"]]
             assert names and names[0]["value"]["S"] == "小林"
+            # …and the memory API (HTTP API → Mangum) shows it to the user
+            listed = http.get(f"http://127.0.0.1:{api_port}/api/v1/memory/facts", headers=headers,
+                              params={"character_id": "xiaoyu"})
+            assert listed.status_code == 200
+            assert "小林" in listed.text
+            # a new session days later: the reply uses the recalled facts
+            resp = http.post(url, headers=headers, json={"character_id": "xiaoyu", "message": "你还记得我叫什么吗？"})
+            done = json.loads(resp.text.strip().split("\n\n")[-1].split("data: ", 1)[1])
+            assert done["memories"] >= 1, done
     finally:
         proc.send_signal(signal.SIGINT)
         try:

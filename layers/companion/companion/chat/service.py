@@ -186,9 +186,11 @@ class ChatService:
     async def _recall(self, turn: PreparedTurn) -> RecallResult:
         assert self.recaller is not None
         try:
+            # The recaller keeps its own per-source budget and returns what it has; this outer
+            # limit is only a safety net against a recaller that ignores its budget.
             return await asyncio.wait_for(
                 self.recaller.recall(turn.user_id, turn.character.character_id, turn.message, history=[],
-                                     language=turn.language), timeout=self.s.recall_budget_ms / 1000)
+                                     language=turn.language), timeout=self.s.recall_budget_ms / 1000 + 0.5)
         except TimeoutError:
             self.telemetry.count("Degraded.RecallTimeout")
             return RecallResult(degraded=["recall_timeout"])
