@@ -154,6 +154,7 @@ def test_memory_api_routes(template: dict[str, Any]) -> None:
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in api["Events"].values()
               if e["Type"] == "HttpApi" and e["Properties"]["ApiId"] == {"Ref": "HttpApi"}}
     assert routes == {
+        ("ANY", "/api/v1/memory"),
         ("ANY", "/api/v1/memory/{proxy+}"),
         ("ANY", "/api/v1/characters"),
         ("ANY", "/api/v1/characters/{proxy+}"),
@@ -161,6 +162,33 @@ def test_memory_api_routes(template: dict[str, Any]) -> None:
         ("ANY", "/api/v1/chat/sessions/{proxy+}"),
     }
     assert template["Resources"]["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+
+
+def _route_regex(path: str) -> re.Pattern[str]:
+    """An HTTP API route path as a regex: {proxy+} is one or more segments, {name} exactly one."""
+    pattern = re.sub(r"\\\{[A-Za-z0-9_]+\\\+\\\}", ".+", re.escape(path))
+    pattern = re.sub(r"\\\{[A-Za-z0-9_]+\\\}", "[^/]+", pattern)
+    return re.compile(f"^{pattern}$")
+
+
+def test_route_regex() -> None:
+    assert _route_regex("/api/v1/memory/{proxy+}").match("/api/v1/memory/items/x")
+    assert not _route_regex("/api/v1/memory/{proxy+}").match("/api/v1/memory")
+    assert not _route_regex("/api/v1/characters").match("/api/v1/characters/x")
+
+
+def test_every_memory_api_route_is_reachable(template: dict[str, Any]) -> None:
+    """Each /api/v1 route the memory API app serves has an HTTP API route leading to it."""
+    from companion.api.memory_app import create_app
+
+    app = create_app()  # builds no clients until the first request
+    api_paths = {r.path for r in app.routes if getattr(r, "path", "").startswith("/api/")}
+    assert api_paths, "the memory API app declares no /api routes"
+    events = _props(template, "MemoryApiFunction")["Events"].values()
+    regexes = [_route_regex(e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"]
+    unreachable = {p for p in api_paths
+                   if not any(rx.match(re.sub(r"\{[^}]+\}", "x", p)) for rx in regexes)}
+    assert not unreachable, f"no HTTP API route for {sorted(unreachable)}"
 
 
 def test_memory_queue_is_fifo_with_a_fifo_dlq(template: dict[str, Any]) -> None:
