@@ -208,24 +208,41 @@ class Variant:
     what: str
     with_date: bool = False
     search: str = "both"  # both | bm25 | knn
-    neighbours: int = 1
+    neighbours: int = 2
     turns_only: bool = True
     fusion: dict[str, float] = field(default_factory=dict)
     neighbour_hits: int = 10
+    weights: tuple[float, float, float] | None = None  # ranking (relevance, recency, importance)
+    spread: bool = True
+    expand: bool = True
+    rrf_k: int = 60
 
 
 VARIANTS = {
-    "baseline": Variant("baseline", "RRF of k-NN+BM25, no neighbours, no date (the README's naive setup)",
-                        neighbours=0),
-    "full": Variant("full", "RRF + neighbouring turns (+-1) + session date in the indexed text", with_date=True),
-    "bm25": Variant("bm25", "BM25 alone (+ neighbours, date)", with_date=True, search="bm25"),
-    "knn": Variant("knn", "k-NN alone (+ neighbours, date)", with_date=True, search="knn"),
-    "no_date": Variant("no_date", "RRF + neighbours, no date in the text"),
+    "baseline": Variant("baseline", "RRF of k-NN+BM25 by relevance only; no neighbours, date or query expansion "
+                        "(the README's naive setup)", neighbours=0, weights=(1.0, 0.0, 0.0), expand=False),
+    "full": Variant("full", "the product's recall: RRF, +-2 neighbouring turns, session date in the indexed text, "
+                    "English inflections for BM25, min-max spread, ranking 0.5/0.3/0.2", with_date=True),
+    "bm25": Variant("bm25", "full with BM25 alone", with_date=True, search="bm25"),
+    "knn": Variant("knn", "full with k-NN alone", with_date=True, search="knn"),
+    "bm25_naive": Variant("bm25_naive", "BM25 alone, naive (like the README's)", search="bm25", neighbours=0,
+                          weights=(1.0, 0.0, 0.0), expand=False),
+    "knn_naive": Variant("knn_naive", "k-NN alone, naive (like the README's)", search="knn", neighbours=0,
+                         weights=(1.0, 0.0, 0.0), expand=False),
+    "no_date": Variant("no_date", "full without the session date in the indexed text"),
     "no_neighbours": Variant("no_neighbours", "RRF + date, no neighbouring turns", with_date=True, neighbours=0),
     "knn_weighted": Variant("knn_weighted", "full, fusion weights k-NN 1.5 / BM25 1.0", with_date=True,
                             fusion={"knn": 1.5, "bm25": 1.0}),
     "bm25_weighted": Variant("bm25_weighted", "full, fusion weights k-NN 1.0 / BM25 1.5", with_date=True,
                              fusion={"knn": 1.0, "bm25": 1.5}),
+    "no_spread": Variant("no_spread", "full, fused scores not min-max spread before ranking", with_date=True,
+                         spread=False),
+    "relevance_only": Variant("relevance_only", "full, ranking by relevance only (no recency/importance)",
+                              with_date=True, weights=(1.0, 0.0, 0.0)),
+    "neighbours1": Variant("neighbours1", "full, +-1 neighbouring turn", with_date=True, neighbours=1),
+    "no_expansion": Variant("no_expansion", "full, BM25 keywords without English inflections", with_date=True,
+                            expand=False),
+    "rrf_k20": Variant("rrf_k20", "full, RRF k=20", with_date=True, rrf_k=20),
     "all_types": Variant("all_types", "full, all memory types (summaries/events/facts take slots, carry no ids)",
                          with_date=True, turns_only=False),
 }
@@ -285,7 +302,9 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
         now = last_ts[sample["sample_id"]] + 86400
         config = RecallConfig(policy="always", budget_ms=60_000, max_memories=10, max_tokens=1_000_000,
                               knn_k=30, bm25_k=30, neighbour_window=v.neighbours, neighbour_hits=v.neighbour_hits,
-                              fusion_weights=weights, memory_types=("turn",) if v.turns_only else None)
+                              fusion_weights=weights, memory_types=("turn",) if v.turns_only else None,
+                              spread_relevance=v.spread, expand_query=v.expand, fusion_k=v.rrf_k,
+                              **({"weights": v.weights} if v.weights else {}))
         recaller = MemoryRecaller(index=search_index, store=records,
                                   embedder=embedder if v.search != "bm25" else None, config=config,
                                   turn_context=IndexTurnContext(index) if v.neighbours else None,
@@ -371,8 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--limit-questions", type=int, default=None, help="stop after this many questions per variant")
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
-    parser.add_argument("--variants", default="baseline,full,bm25,knn,no_date,no_neighbours,knn_weighted,"
-                                              "bm25_weighted,all_types")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--cache-dir", default="/tmp/companion-bench")
     parser.add_argument("--json", default=None, help="also write the results here")
     return asyncio.run(main_async(parser.parse_args(argv)))
