@@ -81,7 +81,8 @@ def test_sam_validate_lint_catches_a_broken_template(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- layer requirements
 def test_layer_requirements_match_a_fresh_export() -> None:
-    uv = shutil.which("uv")
+    # `uv run` exports UV (its own executable); the Makefile runs uv as `python3 -m uv`
+    uv = os.environ.get("UV") or shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on PATH")
     fresh = subprocess.run([uv, *EXPORT_ARGS], cwd=ROOT, capture_output=True, text=True, timeout=120,
