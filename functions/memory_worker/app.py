@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from companion.adapters import aws
 from companion.config import Settings, get_settings
 from companion.models import MemoryTask
-from companion.observability import logger, metrics, telemetry
+from companion.observability import logger, metrics, telemetry, tracer
 from companion.worker_bootstrap import WorkerContainer, build_worker
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -111,6 +111,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return report
 
 
+@tracer().capture_lambda_handler(capture_response=False)  # responses carry no contents, but keep traces lean
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

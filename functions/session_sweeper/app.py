@@ -18,7 +18,7 @@ from typing import Any
 
 from companion.config import Settings, get_settings
 from companion.errors import StoreUnavailable
-from companion.observability import logger, metrics, telemetry
+from companion.observability import logger, metrics, telemetry, tracer
 from companion.worker_bootstrap import SweeperContainer, build_sweeper
 
 TTL_GUARD_S = 23 * 3600
@@ -79,6 +79,7 @@ async def _ttl_guard(container: SweeperContainer, now: float, seen: set[tuple[st
     return scheduled
 
 
+@tracer().capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:

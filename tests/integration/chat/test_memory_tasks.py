@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from companion.adapters import aws
 from companion.memory.scheduler import MemoryTaskScheduler
@@ -75,3 +76,25 @@ async def test_racing_triggers_claim_each_message_once(client: ChatClient) -> No
     tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id)
     covered = sorted(seq for t in tasks for seq in range(t.from_seq, t.to_seq + 1))
     assert covered == list(range(1, 9))
+
+
+async def test_sqs_down_keeps_the_task_and_the_sweeper_resends_it(client: ChatClient) -> None:
+    from companion.adapters.sqs_tasks import SqsTaskQueue
+
+    await client.say("something worth remembering", character_id="luna")
+    k = client.container
+    s = k.settings
+    broken = SqsTaskQueue(s.memory_queue_url + "-gone", s.archive_bucket, endpoint_url=s.aws_endpoint_url)
+    scheduler = MemoryTaskScheduler(k.message_log, broken, k.task_statuses, threshold=1)
+    task = await scheduler.schedule(client.user_id, "luna", "session_end", force=True)
+    assert task is not None  # claimed, but not sent
+    record = await k.task_statuses.get(task.task_id)
+    assert record and record["status"] == "unsent"
+    assert _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id) == []
+
+    healthy = MemoryTaskScheduler(k.message_log, k.task_queue, k.task_statuses, threshold=1)
+    assert await healthy.resend_unsent(older_than=time.time() + 1) >= 1
+    sent = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id)
+    assert [(t.task_id, t.from_seq, t.to_seq) for t in sent] == [(task.task_id, 1, 2)]
+    assert sent[0].messages[0].content == "something worth remembering"
+    assert (await k.task_statuses.get(task.task_id) or {})["status"] == "queued"
