@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -28,8 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "companion")]
 
 from companion.auth import issue_token  # noqa: E402
 
-from infra.fake_llm import FakeLLMServer  # noqa: E402
-from infra.local.services import free_port  # noqa: E402
+from infra.local.services import ManagedProcess, free_port  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 
 
@@ -39,6 +39,11 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def one(http: httpx.AsyncClient, url: str, token: str, i: int) -> tuple[float | None, str | None]:
+    """Milliseconds from sending the request to the first byte of the SSE body.
+
+    The app sends nothing before the model's first token (no early comment or padding),
+    so the first body byte is the first token's event.
+    """
     t0 = time.perf_counter()
     try:
         async with http.stream("POST", url, headers={"Authorization": f"Bearer {token}"},
@@ -51,6 +56,8 @@ async def one(http: httpx.AsyncClient, url: str, token: str, i: int) -> tuple[fl
             async for chunk in resp.aiter_raw():
                 if first is None:
                     first = (time.perf_counter() - t0) * 1000
+                    if b'"content": ""' in chunk.split(b"\n\n", 1)[0]:
+                        return None, "first event had no text"
                 body += chunk
             if b'"done": true' not in body:
                 return None, "no done event"
@@ -86,13 +93,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     args = parser.parse_args()
 
-    fake = FakeLLMServer()
-    fake.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop every process
+    # The fake model runs in its own process so it does not share this client's event loop.
+    llm_port = free_port()
+    fake = ManagedProcess("fake-llm", [sys.executable, "-m", "infra.fake_llm", "--port", str(llm_port)], llm_port,
+                          env={"PYTHONPATH": str(ROOT)}).start()
     os.environ["LLM_CHAIN"] = json.dumps([{"name": "zero", "provider": "openai", "model": "zero",
-                                           "base_url": fake.base_url, "api_key": "bench"}])
+                                           "base_url": f"http://127.0.0.1:{llm_port}/v1", "api_key": "bench"}])
     os.environ["RATE_LIMIT_GLOBAL_PER_SECOND"] = "100000"
     with tempfile.TemporaryDirectory() as tmp:
-        stack = LocalStack(port=free_port(), redis_port=0, moto_port=0, data_dir=Path(tmp), quiet=True)
+        stack = LocalStack(port=free_port(), redis_port=0, moto_port=0, opensearch_port=0, api_port=0,
+                           data_dir=Path(tmp), quiet=True)
         stack.start()
         try:
             url = f"{stack.url}/api/v1/chat/stream"
