@@ -1,4 +1,8 @@
-"""Secrets from SSM Parameter Store or Secrets Manager via Powertools Parameters (cached)."""
+"""Secrets from SSM Parameter Store or Secrets Manager via Powertools Parameters (cached).
+
+The one way the project reads a secret (JWT key, model and embedding API keys). Powertools
+is imported on first use: most environments read no secret on the hot path.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ def read_secret(name: str, *, max_age_s: int = 300) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     if name.startswith("secret:"):
-        return str(parameters.get_secret(name.removeprefix("secret:"), max_age=max_age_s))
-    if name.startswith("arn:aws:secretsmanager:"):
-        return str(parameters.get_secret(name, max_age=max_age_s))
-    return str(parameters.get_parameter(name, decrypt=True, max_age=max_age_s))
+        value = parameters.get_secret(name.removeprefix("secret:"), max_age=max_age_s)
+    elif name.startswith("arn:aws:secretsmanager:"):
+        value = parameters.get_secret(name, max_age=max_age_s)
+    else:
+        value = parameters.get_parameter(name, decrypt=True, max_age=max_age_s)
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -2,7 +2,7 @@
 
 Build it once per execution environment. An API key given as an SSM parameter /
 Secrets Manager id (``embedding_api_key_param``) is resolved with ``resolve_secret``
-(default: SSM ``GetParameter`` with decryption, boto3 imported lazily).
+(default: ``companion.secrets.read_secret``, Powertools Parameters).
 """
 
 from __future__ import annotations
@@ -10,18 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import Settings
+from ..secrets import read_secret
 from .base import Embedder
-
-
-def _ssm_secret(name: str) -> str:
-    import boto3
-
-    if name.startswith("arn:aws:secretsmanager") or not name.startswith("/"):
-        try:
-            return boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-        except Exception:  # not a secret: fall back to SSM
-            pass
-    return boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 
 
 def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] | None = None) -> Embedder | None:
@@ -42,7 +32,7 @@ def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] |
             raise ValueError("EMBEDDING_BASE_URL and EMBEDDING_MODEL are required for the openai provider")
         key = settings.embedding_api_key
         if not key and settings.embedding_api_key_param:
-            key = (resolve_secret or _ssm_secret)(settings.embedding_api_key_param)
+            key = (resolve_secret or read_secret)(settings.embedding_api_key_param)
         # Only OpenAI's v3 models take ``dimensions``; other servers (Ark) may reject it.
         dimensions = settings.embedding_dim if settings.embedding_model.startswith("text-embedding-3") else None
         return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model,

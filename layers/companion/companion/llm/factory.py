@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from ..config import ModelSpec, Settings
+from ..secrets import read_secret
 from .base import LLMProvider
 from .breaker import InMemoryBreakerStore, ResilientBreakerStore
 from .chain import ChainObserver, LLMChain
@@ -16,7 +17,6 @@ log = logging.getLogger(__name__)
 
 _KEYS: dict[str, str] = {}
 _KEYS_LOCK = threading.Lock()
-_SECRET_PREFIX = "secret:"
 
 
 def resolve_api_key(spec: ModelSpec) -> str:
@@ -31,16 +31,7 @@ def resolve_api_key(spec: ModelSpec) -> str:
     with _KEYS_LOCK:
         if name in _KEYS:
             return _KEYS[name]
-    # Powertools is imported here only: most environments never read a key.
-    from aws_lambda_powertools.utilities import parameters
-
-    if name.startswith("arn:aws:secretsmanager:") or name.startswith(_SECRET_PREFIX):
-        secret_id = name.removeprefix(_SECRET_PREFIX)
-        value = parameters.get_secret(secret_id, max_age=86400)
-    else:
-        value = parameters.get_parameter(name, decrypt=True, max_age=86400)
-    key = value if isinstance(value, str) else (value.decode() if isinstance(value, bytes) else str(value))
-    key = key.strip()
+    key = read_secret(name, max_age_s=86400).strip()
     with _KEYS_LOCK:
         _KEYS[name] = key
     return key
