@@ -5,21 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Character
-from . import aws
-from .dynamodb_codec import call, deserialize, serialize
+from .dynamodb_codec import DynamoTable, call, deserialize, serialize
 
 SYSTEM_OWNER = "system"
 
 
-class DynamoCharacterRepository:
-    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
-        self._endpoint = endpoint_url
-        self._table = table
-
-    @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb", endpoint_url=self._endpoint)
-
+class DynamoCharacterRepository(DynamoTable):
     async def get(self, character_id: str) -> Character | None:
         resp = await call(self._ddb.get_item, TableName=self._table,
                           Key=serialize({"character_id": character_id}))

@@ -10,6 +10,7 @@ from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
+from . import aws
 
 T = TypeVar("T")
 
@@ -78,3 +79,15 @@ async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:
         raise StoreUnavailable(f"aws: {code or exc}") from exc
     except BotoCoreError as exc:
         raise StoreUnavailable(f"aws: {exc}") from exc
+
+
+class DynamoTable:
+    """Base of the DynamoDB adapters: one table, the environment's shared client."""
+
+    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
+        self._table = table
+        self._endpoint = endpoint_url
+
+    @property
+    def _ddb(self) -> Any:
+        return aws.client("dynamodb", endpoint_url=self._endpoint)

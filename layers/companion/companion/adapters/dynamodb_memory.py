@@ -24,8 +24,7 @@ from typing import Any
 
 from ..errors import StoreUnavailable
 from ..memory.records import EventRecord, FactRecord, SummaryRecord
-from . import aws
-from .dynamodb_codec import call, deserialize, serialize
+from .dynamodb_codec import DynamoTable, call, deserialize, serialize
 
 FACT, EVENT, SUMMARY = "FACT#", "EVENT#", "SUMMARY#"
 Facts = dict[tuple[str, str], FactRecord]
@@ -94,15 +93,7 @@ def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return key
 
 
-class DynamoMemoryRepository:
-    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
-        self._endpoint = endpoint_url
-        self._table = table
-
-    @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb", endpoint_url=self._endpoint)
-
+class DynamoMemoryRepository(DynamoTable):
     # -- reads ------------------------------------------------------------------------
 
     async def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:

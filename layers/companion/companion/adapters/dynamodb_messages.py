@@ -18,8 +18,7 @@ from typing import Any
 
 from ..models import ChatMessage
 from ..ports import AppendResult
-from . import aws
-from .dynamodb_codec import call, deserialize, is_conditional_failure, serialize
+from .dynamodb_codec import DynamoTable, call, deserialize, is_conditional_failure, serialize
 
 PENDING_SHARDS = 8
 CONV_SK = "CONV"
@@ -37,15 +36,10 @@ def pending_shard(pk: str) -> str:
     return f"pending#{zlib.crc32(pk.encode()) % PENDING_SHARDS}"
 
 
-class DynamoMessageLog:
+class DynamoMessageLog(DynamoTable):
     def __init__(self, table: str, *, retention_days: int = 0, endpoint_url: str | None = None) -> None:
-        self._endpoint = endpoint_url
-        self._table = table
+        super().__init__(table, endpoint_url)
         self._retention_s = retention_days * 86400
-
-    @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb", endpoint_url=self._endpoint)
 
     async def append(self, user_id: str, character_id: str, session_id: str,
                      messages: Sequence[ChatMessage]) -> AppendResult:

@@ -5,21 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import aws
-from .dynamodb_codec import call, deserialize, serialize
+from .dynamodb_codec import DynamoTable, call, deserialize, serialize
 
 TASK_RETENTION_S = 30 * 86400
 
 
-class DynamoTaskStatusStore:
-    def __init__(self, table: str, endpoint_url: str | None = None) -> None:
-        self._endpoint = endpoint_url
-        self._table = table
-
-    @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb", endpoint_url=self._endpoint)
-
+class DynamoTaskStatusStore(DynamoTable):
     async def put(self, task_id: str, status: str, **fields: Any) -> None:
         now = time.time()
         item = {"task_id": task_id, "status": status, "updated_at": now,
