@@ -216,35 +216,34 @@ class Variant:
     spread: bool = True
     expand: bool = True
     rrf_k: int = 60
+    search_k: int = 30
 
 
+NAIVE = (1.0, 0.0, 0.0)  # relevance only, as the README's reference retrievers
 VARIANTS = {
-    "baseline": Variant("baseline", "RRF of k-NN+BM25 by relevance only; no neighbours, date or query expansion "
-                        "(the README's naive setup)", neighbours=0, weights=(1.0, 0.0, 0.0), expand=False),
-    "full": Variant("full", "the product's recall: RRF, +-2 neighbouring turns, session date in the indexed text, "
-                    "English inflections for BM25, min-max spread, ranking 0.5/0.3/0.2", with_date=True),
-    "bm25": Variant("bm25", "full with BM25 alone", with_date=True, search="bm25"),
-    "knn": Variant("knn", "full with k-NN alone", with_date=True, search="knn"),
-    "bm25_naive": Variant("bm25_naive", "BM25 alone, naive (like the README's)", search="bm25", neighbours=0,
-                          weights=(1.0, 0.0, 0.0), expand=False),
-    "knn_naive": Variant("knn_naive", "k-NN alone, naive (like the README's)", search="knn", neighbours=0,
-                         weights=(1.0, 0.0, 0.0), expand=False),
-    "no_date": Variant("no_date", "full without the session date in the indexed text"),
-    "no_neighbours": Variant("no_neighbours", "RRF + date, no neighbouring turns", with_date=True, neighbours=0),
-    "knn_weighted": Variant("knn_weighted", "full, fusion weights k-NN 1.5 / BM25 1.0", with_date=True,
-                            fusion={"knn": 1.5, "bm25": 1.0}),
-    "bm25_weighted": Variant("bm25_weighted", "full, fusion weights k-NN 1.0 / BM25 1.5", with_date=True,
-                             fusion={"knn": 1.0, "bm25": 1.5}),
-    "no_spread": Variant("no_spread", "full, fused scores not min-max spread before ranking", with_date=True,
-                         spread=False),
+    "baseline": Variant("baseline", "RRF of k-NN+BM25 by relevance; no neighbours or query expansion "
+                        "(the README's naive setup)", neighbours=0, weights=NAIVE, expand=False, spread=False),
+    "full": Variant("full", "the product's recall: RRF k-NN+BM25, +-2 neighbouring turns (fitted to the 600-char "
+                    "line), English inflections for BM25, min-max spread, ranking 0.5/0.3/0.2 (rel/rec/imp)"),
+    "bm25": Variant("bm25", "full with BM25 alone", search="bm25"),
+    "knn": Variant("knn", "full with k-NN alone", search="knn"),
+    "bm25_naive": Variant("bm25_naive", "BM25 alone, naive", search="bm25", neighbours=0, weights=NAIVE,
+                          expand=False, spread=False),
+    "knn_naive": Variant("knn_naive", "k-NN alone, naive", search="knn", neighbours=0, weights=NAIVE,
+                         expand=False, spread=False),
     "relevance_only": Variant("relevance_only", "full, ranking by relevance only (no recency/importance)",
-                              with_date=True, weights=(1.0, 0.0, 0.0)),
-    "neighbours1": Variant("neighbours1", "full, +-1 neighbouring turn", with_date=True, neighbours=1),
-    "no_expansion": Variant("no_expansion", "full, BM25 keywords without English inflections", with_date=True,
-                            expand=False),
-    "rrf_k20": Variant("rrf_k20", "full, RRF k=20", with_date=True, rrf_k=20),
+                              weights=NAIVE),
+    "with_date": Variant("with_date", "full + session date in the indexed text", with_date=True),
+    "no_neighbours": Variant("no_neighbours", "full without neighbouring turns", neighbours=0),
+    "neighbours1": Variant("neighbours1", "full, +-1 neighbouring turn", neighbours=1),
+    "no_expansion": Variant("no_expansion", "full, BM25 keywords without English inflections", expand=False),
+    "no_spread": Variant("no_spread", "full, fused scores not min-max spread before ranking", spread=False),
+    "knn_x1.5": Variant("knn_x1.5", "full, fusion weights k-NN 1.5 / BM25 1", fusion={"knn": 1.5}),
+    "knn_x0.5": Variant("knn_x0.5", "full, fusion weights k-NN 0.5 / BM25 1", fusion={"knn": 0.5}),
+    "rrf_k20": Variant("rrf_k20", "full, RRF k=20", rrf_k=20),
+    "k50": Variant("k50", "full, 50 candidates per search", search_k=50),
     "all_types": Variant("all_types", "full, all memory types (summaries/events/facts take slots, carry no ids)",
-                         with_date=True, turns_only=False),
+                         turns_only=False),
 }
 
 
@@ -301,7 +300,8 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
         # "Now" is the day after the last session: the user asks when the conversation is fresh.
         now = last_ts[sample["sample_id"]] + 86400
         config = RecallConfig(policy="always", budget_ms=60_000, max_memories=10, max_tokens=1_000_000,
-                              knn_k=30, bm25_k=30, neighbour_window=v.neighbours, neighbour_hits=v.neighbour_hits,
+                              knn_k=v.search_k, bm25_k=v.search_k, neighbour_window=v.neighbours,
+                              neighbour_hits=v.neighbour_hits,
                               fusion_weights=weights, memory_types=("turn",) if v.turns_only else None,
                               spread_relevance=v.spread, expand_query=v.expand, fusion_k=v.rrf_k,
                               **({"weights": v.weights} if v.weights else {}))
