@@ -17,6 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ("import time; t0 = time.perf_counter(); import app; "
          "print(round((time.perf_counter() - t0) * 1000, 1))")
+# What the first request adds: building the container (clients, services) on first use.
+PROBE_CONTAINER = ("import time, app; from companion.bootstrap import build_container; "
+                   "t0 = time.perf_counter(); build_container(); print(round((time.perf_counter() - t0) * 1000, 1))")
 
 
 def env() -> dict[str, str]:
@@ -25,6 +28,12 @@ def env() -> dict[str, str]:
     e.setdefault("AWS_REGION", "us-east-1")
     e["POWERTOOLS_TRACE_DISABLED"] = "true"
     return e
+
+
+def container_build_ms() -> float:
+    out = subprocess.run([sys.executable, "-c", PROBE_CONTAINER], env=env(), cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def one_run() -> tuple[float, float]:
@@ -65,6 +74,8 @@ def main() -> None:
     print(f"  imports + app creation: median {statistics.median(inner):.0f} ms "
           f"(min {min(inner):.0f}, max {max(inner):.0f})")
     print(f"  whole process incl. interpreter start: median {statistics.median(wall):.0f} ms")
+    builds = [container_build_ms() for _ in range(args.runs)]
+    print(f"  + container build on the first request: median {statistics.median(builds):.0f} ms")
     print("  slowest top-level imports (cumulative µs):")
     for cum, name in top_imports():
         print(f"    {cum / 1000:8.1f} ms  {name}")
