@@ -17,6 +17,7 @@ from .adapters.dynamodb_tasks import DynamoTaskStatusStore
 from .adapters.opensearch_index import OpenSearchMemoryIndex
 from .adapters.redis_character_cache import RedisCharacterCache
 from .adapters.redis_client import create_redis
+from .adapters.redis_memory_cache import CachedMemoryRepository
 from .adapters.redis_rate_limit import RedisRateLimiter
 from .adapters.redis_short_term import RedisShortTermStore
 from .adapters.s3_archive import S3ConversationArchive
@@ -57,7 +58,7 @@ class Container:
     chain: LLMChain
     verifier: TokenVerifier
     chat: ChatService
-    memory_repo: DynamoMemoryRepository | None = None
+    memory_repo: CachedMemoryRepository | None = None
     memory_index: OpenSearchMemoryIndex | None = None
     archive: S3ConversationArchive | None = None
     embedder: Embedder | None = None
@@ -88,7 +89,7 @@ def _warm(embedder: Any) -> None:
         logger.exception("embedding model failed to load: recall uses keywords only")
 
 
-def build_recaller(s: Settings, *, index: OpenSearchMemoryIndex, repo: DynamoMemoryRepository,
+def build_recaller(s: Settings, *, index: OpenSearchMemoryIndex, repo: CachedMemoryRepository | DynamoMemoryRepository,
                    embedder: Embedder | None) -> MemoryRecaller:
     return MemoryRecaller(index=index, store=repo, embedder=embedder, config=RecallConfig.from_settings(s),
                           turn_context=IndexTurnContext(index))
@@ -108,7 +109,7 @@ def build_container(settings: Settings | None = None, *, recaller: Recaller | No
     scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold)
     chain = build_chain(s, redis, on_event=_observe_chain)
     limiter = RedisRateLimiter(redis)
-    memory_repo = DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint)
+    memory_repo = CachedMemoryRepository(DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint), redis)
     # A short client timeout: recall has its own budget and must not wait on a dead index.
     index = OpenSearchMemoryIndex(s.opensearch_url, s.opensearch_index, dim=s.embedding_dim,
                                   auth=s.opensearch_auth, region=s.aws_region, service=s.opensearch_service,

@@ -16,6 +16,8 @@ from .adapters.dynamodb_memory import DynamoMemoryRepository
 from .adapters.dynamodb_messages import DynamoMessageLog
 from .adapters.dynamodb_tasks import DynamoTaskStatusStore
 from .adapters.opensearch_index import OpenSearchMemoryIndex
+from .adapters.redis_client import create_redis
+from .adapters.redis_memory_cache import CachedMemoryRepository
 from .adapters.s3_archive import S3ConversationArchive
 from .adapters.sqs_tasks import SqsTaskQueue
 from .config import Settings, get_settings
@@ -33,7 +35,7 @@ class WorkerContainer:
     chain: LLMChain
     embedder: Any
     index: OpenSearchMemoryIndex
-    records: DynamoMemoryRepository
+    records: CachedMemoryRepository
     archive: S3ConversationArchive
     queue: SqsTaskQueue
     statuses: DynamoTaskStatusStore
@@ -42,6 +44,7 @@ class WorkerContainer:
     async def aclose(self) -> None:
         await self.chain.aclose()
         await self.index.aclose()
+        await self.records.aclose()
         if self.embedder is not None:
             await self.embedder.aclose()
 
@@ -56,12 +59,14 @@ def build_worker(settings: Settings | None = None, *, refresh_index: bool | None
     """The worker's objects. ``refresh_index`` defaults to True locally (tests read at once)."""
     s = settings or get_settings()
     endpoint = s.aws_endpoint_url
-    # No Redis here: the worker's breaker state is in-process (a worker never streams to users,
-    # and a Redis outage must not stop memory generation).
+    # The worker's breaker state is in-process (a worker never streams to users, and a Redis
+    # outage must not stop memory generation); Redis serves only to invalidate recall's cache.
     chain = chain or build_chain(s, None)
     emb = build_embedder(s) if embedder == "default" else embedder
     index = build_index(s)
-    records = DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint)
+    records = CachedMemoryRepository(DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint),
+                                     create_redis(s.redis_url, cluster=s.redis_cluster, timeout_s=s.redis_timeout_s),
+                                     owns_redis=True)
     archive = S3ConversationArchive(s.archive_bucket, endpoint_url=endpoint)
     queue = SqsTaskQueue(s.memory_queue_url, s.archive_bucket, payload_limit=s.sqs_payload_limit_bytes,
                          endpoint_url=endpoint)
