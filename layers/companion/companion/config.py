@@ -96,9 +96,9 @@ class Settings(BaseSettings):
     recall_budget_ms: int = 2000
     recall_max_memories: int = 5
     recall_max_tokens: int = 1000
-    recall_weight_relevance: float = 0.5
-    recall_weight_recency: float = 0.3
-    recall_weight_importance: float = 0.2
+    recall_weight_relevance: float = 0.8
+    recall_weight_recency: float = 0.1
+    recall_weight_importance: float = 0.1
     recall_half_life_days: float = 30.0
 
     @field_validator("llm_chain", mode="before")

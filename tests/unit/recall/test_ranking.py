@@ -73,8 +73,8 @@ def test_final_score_formula_and_relevance_normalization() -> None:
     a = mem("a", score=2.0, age_days=30, importance=10)
     b = mem("b", score=1.0, age_days=0, importance=0)
     out = {m.memory_id: m for m in rank([a, b], now=NOW)}
-    assert out["a"].score == pytest.approx(0.5 * 1.0 + 0.3 * 0.5 + 0.2 * 1.0)
-    assert out["b"].score == pytest.approx(0.5 * 0.5 + 0.3 * 1.0 + 0.2 * 0.0)
+    assert out["a"].score == pytest.approx(0.8 * 1.0 + 0.1 * 0.5 + 0.1 * 1.0)
+    assert out["b"].score == pytest.approx(0.8 * 0.5 + 0.1 * 1.0 + 0.1 * 0.0)
     assert out["b"].metadata["ranking"]["relevance"] == pytest.approx(0.5)
     assert out["a"].metadata["ranking"]["raw_score"] == 2.0
 
@@ -109,12 +109,20 @@ def test_exact_score_ties_break_on_timestamp_then_importance_then_id() -> None:
 
 
 def test_stable_fact_survives_against_fresh_chitchat() -> None:
+    # Near-equal relevance: recency decides, and only the profile fact's floor keeps it in.
     chit = [mem(f"t{i}", score=0.3, age_days=0.1 * i, importance=3) for i in range(5)]
-    name_fact = mem("name", memory_type="profile", score=0.45, age_days=500, importance=8,
+    name_fact = mem("name", memory_type="profile", score=0.31, age_days=500, importance=8,
                     content="name: 小林")
-    same_as_turn = mem("name", memory_type="turn", score=0.45, age_days=500, importance=8, content="name: 小林")
+    same_as_turn = mem("name", memory_type="turn", score=0.31, age_days=500, importance=8, content="name: 小林")
     assert "name" in ids(rank([*chit, name_fact], now=NOW, max_items=3))
     assert "name" not in ids(rank([*chit, same_as_turn], now=NOW, max_items=3))
+
+
+def test_clearly_more_relevant_old_memory_beats_fresh_chitchat() -> None:
+    # Recency breaks near-ties; it does not outvote a memory that is clearly about the question.
+    chit = [mem(f"t{i}", score=0.5, age_days=0.1 * i, importance=3) for i in range(5)]
+    answer = mem("answer", score=1.0, age_days=400, importance=3)
+    assert ids(rank([*chit, answer], now=NOW, max_items=3))[0] == "answer"
 
 
 # ---------------------------------------------------------------- dedupe

@@ -1,7 +1,7 @@
 """Final ranking of recalled memories: score, dedupe, budget.
 
 Public API:
-    rank(candidates, *, now, weights=(0.5, 0.3, 0.2), half_life_days=30.0, max_items=5,
+    rank(candidates, *, now, weights=(0.8, 0.1, 0.1), half_life_days=30.0, max_items=5,
          max_tokens=1000, dedupe_threshold=0.8, language="en", tz=UTC) -> list[RecalledMemory]
     recency(memory, *, now, half_life_days=30.0, tz=UTC) -> float   (0..1)
 
@@ -44,7 +44,12 @@ from .similarity import jaccard
 
 DAY_S = 86400.0
 STABLE_RECENCY_FLOOR = 0.5
-DEFAULT_WEIGHTS = (0.5, 0.3, 0.2)
+# Relevance leads; recency and importance are tie-breakers worth up to 0.1 each, so a memory
+# about the question beats fresh chit-chat, while among near-equally relevant memories the
+# recent/important one wins. With 0.5/0.3/0.2 a turn two months old lost 0.225 to a fresh one
+# (half of the relevance scale): on long conversations (LoCoMo dev, 760 questions) R@10 went
+# 0.690 (0.5/0.3/0.2) -> 0.710 (0.7/0.2/0.1) -> 0.726 (0.8/0.1/0.1); relevance alone 0.743.
+DEFAULT_WEIGHTS = (0.8, 0.1, 0.1)
 
 
 def _decay(age_days: float, half_life_days: float) -> float:
