@@ -69,7 +69,10 @@ class RecallConfig:
     half_life_days: float = 30.0
     knn_k: int = 20
     bm25_k: int = 20
-    fusion_k: int = 60
+    # RRF constant. 60 (Cormack et al.) was set for merging 1000-document lists; over top-20/30
+    # lists it flattens rank 1 vs rank 20 to 1.3x, and after the min-max spread recency then
+    # outvotes relevance. LoCoMo dev R@10 by k: 60 0.726, 30 0.736, 20 0.741, 10 0.761, 5 0.750.
+    fusion_k: int = 10
     fusion_weights: dict[str, float] = field(default_factory=lambda: {
         "knn": 1.0, "bm25": 1.0, "profile": 1.0, "events": 1.0, "summaries": 0.8})
     # Per-source timeouts as shares of the budget: the whole recall (neighbours, ranking)
