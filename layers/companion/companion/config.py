@@ -92,7 +92,9 @@ class Settings(BaseSettings):
     sqs_payload_limit_bytes: int = 240_000
 
     # Recall
-    recall_policy: Literal["intent", "always"] = "intent"
+    # "always": search on every turn (the companion can bring memories up unasked; LoCoMo: intent
+    # rules fire for 62 of 760 third-person questions). "intent": only when the rules ask for it.
+    recall_policy: Literal["intent", "always"] = "always"
     recall_budget_ms: int = 2000
     recall_max_memories: int = 5
     recall_max_tokens: int = 1000
