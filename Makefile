@@ -9,7 +9,8 @@ PORT ?= 8000
 .PHONY: dev test install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
 
 install:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
+		|| python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
 	$(UV) sync --frozen
 
 dev: install
