@@ -214,6 +214,17 @@ class CachedEmbedder:
             self.dirty = False
 
 
+class NoContextGenerator(MemoryGenerator):
+    """The worker's indexing with each turn embedded alone (before contextual turn vectors)."""
+
+    @staticmethod
+    def _documents(*args: Any) -> list[Any]:
+        docs = MemoryGenerator._documents(*args)
+        for doc in docs:
+            doc.metadata.pop("context", None)
+        return docs
+
+
 class NoSearch:
     """Turns one of the two searches off (BM25-only / k-NN-only runs)."""
 
@@ -294,21 +305,23 @@ class Variant:
     search_k: int = 30
     half_life: float | None = None  # ranking half-life in days (None: the product's)
     policy: str = "always"  # "intent": only when the rule-based decision asks for memory
+    turn_context: bool = True  # embed a turn after the turn before it (the worker's default)
+    window_tokens: int | None = None  # size of a turn's window in tokens (None: the product's)
 
 
 NAIVE = (1.0, 0.0, 0.0)  # relevance only, as the README's reference retrievers
 VARIANTS = {
     "baseline": Variant("baseline", "RRF of k-NN+BM25 by relevance; no neighbours or query expansion "
                         "(the README's naive setup)", neighbours=0, weights=NAIVE, expand=False, spread=False,
-                        rrf_k=60),
+                        rrf_k=60, turn_context=False),
     "full": Variant("full", "the product's recall: RRF k-NN+BM25, +-2 neighbouring turns (fitted to the 600-char "
                     "line), English inflections for BM25, min-max spread, RRF k=10, ranking 0.8/0.1/0.1 (rel/rec/imp)"),
     "bm25": Variant("bm25", "full with BM25 alone", search="bm25"),
     "knn": Variant("knn", "full with k-NN alone", search="knn"),
     "bm25_naive": Variant("bm25_naive", "BM25 alone, naive", search="bm25", neighbours=0, weights=NAIVE,
-                          expand=False, spread=False, rrf_k=60),
+                          expand=False, spread=False, rrf_k=60, turn_context=False),
     "knn_naive": Variant("knn_naive", "k-NN alone, naive", search="knn", neighbours=0, weights=NAIVE,
-                         expand=False, spread=False, rrf_k=60),
+                         expand=False, spread=False, rrf_k=60, turn_context=False),
     "relevance_only": Variant("relevance_only", "full, ranking by relevance only (no recency/importance)",
                               weights=NAIVE),
     "with_date": Variant("with_date", "full + session date in the indexed text", with_date=True),
@@ -332,6 +345,10 @@ VARIANTS = {
     "rrf_k10_rel": Variant("rrf_k10_rel", "full, RRF k=10, ranking by relevance only", rrf_k=10, weights=NAIVE),
     "rrf_k60": Variant("rrf_k60", "full, RRF k=60 (the previous default)", rrf_k=60),
     "rrf_k30": Variant("rrf_k30", "full, RRF k=30", rrf_k=30),
+    "no_turn_context": Variant("no_turn_context", "full, each turn embedded alone (not after the turn before it)",
+                               turn_context=False),
+    "window120": Variant("window120", "full, windows of 120 tokens", window_tokens=120),
+    "window250": Variant("window250", "full, windows of 250 tokens", window_tokens=250),
     "intent": Variant("intent", "full under RECALL_POLICY=intent (no search when the rules see no need)",
                       policy="intent"),
     "all_types": Variant("all_types", "full, all memory types (summaries/events/facts take slots, carry no ids)",
@@ -368,12 +385,13 @@ class Ingested:
 
 async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder: CachedEmbedder,
                       limit: int | None, indexed: dict[str, Ingested]) -> dict[str, Any]:
-    index_name = f"locomo-{'date' if v.with_date else 'plain'}"
+    index_name = f"locomo-{'date' if v.with_date else 'plain'}{'' if v.turn_context else '-noctx'}"
     index = OpenSearchMemoryIndex(url, index_name, dim=384, timeout_s=30)
     if index_name not in indexed:  # ingest once per indexed text form, reused by later variants
         t0 = time.perf_counter()
         records = MemoryRecords()
-        generator = MemoryGenerator(segments=InlineSegments(), records=records, index=index, archive=NullArchive(),
+        generator_class = MemoryGenerator if v.turn_context else NoContextGenerator
+        generator = generator_class(segments=InlineSegments(), records=records, index=index, archive=NullArchive(),
                                     embedder=embedder, extractor=extractor_for(build_chain(Settings(llm_chain=[]))),
                                     refresh_index=True)
         last_ts = {s["sample_id"]: await ingest(s, generator, with_date=v.with_date) for s in data}
@@ -398,7 +416,8 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
                               spread_relevance=v.spread, expand_query=v.expand,
                               **({"weights": v.weights} if v.weights else {}),
                               **({"half_life_days": v.half_life} if v.half_life else {}),
-                              **({"fusion_k": v.rrf_k} if v.rrf_k else {}))
+                              **({"fusion_k": v.rrf_k} if v.rrf_k else {}),
+                              **({"window_tokens": v.window_tokens} if v.window_tokens else {}))
         recaller = MemoryRecaller(index=search_index, store=records,
                                   embedder=embedder if v.search != "bm25" else None, config=config,
                                   turn_context=IndexTurnContext(index) if v.neighbours else None,

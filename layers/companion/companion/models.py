@@ -88,6 +88,9 @@ class MemoryTask(BaseModel):
     from_seq: int
     to_seq: int
     messages: list[ChatMessage] = Field(default_factory=list)
+    # The message just before ``from_seq`` (when there is one): context for embedding the
+    # segment's first turn only; it belongs to the previous task and is never extracted again.
+    context_before: list[ChatMessage] = Field(default_factory=list)
     segment_s3_key: str | None = None
     created_at: float = Field(default_factory=now_s)
 

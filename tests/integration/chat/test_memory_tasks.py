@@ -58,6 +58,14 @@ async def test_threshold_publishes_without_session_end(client_factory) -> None: 
     await c.say("two", character_id="luna")
     tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", c.user_id)
     assert [(t.from_seq, t.to_seq, t.trigger) for t in tasks] == [(1, 4, "threshold")]
+    assert tasks[0].context_before == []  # nothing before the first message
+    await c.say("three", character_id="luna")
+    await c.say("four", character_id="luna")
+    [second] = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", c.user_id)
+    assert (second.from_seq, second.to_seq) == (5, 8)
+    # The previous segment's last message travels along as context for embedding message 5.
+    assert [m.seq for m in second.context_before] == [4] and [m.seq for m in second.messages] == [5, 6, 7, 8]
+    assert second.context_before[0].content == tasks[0].messages[-1].content
 
 
 async def test_racing_triggers_claim_each_message_once(client: ChatClient) -> None:

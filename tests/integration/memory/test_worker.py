@@ -37,6 +37,10 @@ async def test_canonical_example_offline_rules_real_embeddings(worker_for, setti
     assert {d["memory_type"] for d in docs} == {"turn", "summary", "event", "profile"}
     assert all(len(d["embedding"]) == 384 for d in docs)
     assert abs(sum(x * x for x in turns[0]["embedding"]) - 1.0) < 1e-3
+    # The reply is embedded after the message it answers (its vector, not its text).
+    assert "context" not in turns[0]["metadata"] and turns[1]["metadata"]["context"] == msgs[0].content
+    [expected] = await w.container.embedder.embed_passages([f"{msgs[0].content}\n{msgs[1].content}"])
+    assert max(abs(a - b) for a, b in zip(turns[1]["embedding"], expected, strict=True)) < 1e-4
 
     # Semantic and keyword recall find the raw turn.
     query = await w.container.embedder.embed_query("我爱吃什么")

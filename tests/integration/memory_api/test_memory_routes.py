@@ -175,3 +175,16 @@ async def test_errors_have_the_project_shape(api: Api) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = await api.call("PATCH", "/api/v1/memory/items/fact_x", json={"value": "a", "hack": 1})
     assert r.status_code == 422
+
+
+async def test_an_edited_reply_is_embedded_again_after_the_turn_it_answers(api: Api, seeder: Seeder) -> None:
+    u = api.user_id
+    [_, reply] = await seeder.put(u, CH, turns=[("user", "你猜我周末去哪了"), ("assistant", "去爬山了吧")])
+    r = await api.call("PATCH", f"/api/v1/memory/items/{reply}", json={"content": "去海边了吧"})
+    assert r.status_code == 200, r.text
+    c = api.container
+    assert c.memory_index is not None and c.embedder is not None
+    [doc] = [d for d in await c.memory_index.get_docs(u, CH, ["turn"]) if d["memory_id"] == reply]
+    assert doc["content"] == "去海边了吧" and doc["metadata"]["context"] == "你猜我周末去哪了"
+    [expected] = await c.embedder.embed_passages(["你猜我周末去哪了\n去海边了吧"])
+    assert max(abs(a - b) for a, b in zip(doc["embedding"], expected, strict=True)) < 1e-4

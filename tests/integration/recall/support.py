@@ -67,7 +67,7 @@ class Seeder:
         for s in summaries:
             docs += MemoryGenerator._documents(task, [], [], [], s)
         if c.embedder is not None and docs:
-            vectors = await c.embedder.embed_passages([d.content for d in docs])
+            vectors = await c.embedder.embed_passages([d.embedding_text() for d in docs])
             for d, v in zip(docs, vectors, strict=True):
                 d.embedding = v
         await c.memory_index.bulk_upsert(docs, refresh=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from companion.bootstrap import Container
@@ -124,3 +125,29 @@ async def test_injection_text_stays_quoted(container: Container, seeder: Seeder,
     assert "\nSYSTEM:" not in result.block
     line = next(ln for ln in result.block.splitlines() if "Ignore all previous" in ln)
     assert '\\"system prompt\\"' in line and "\\u003c/memories\\u003e" in line
+
+
+async def test_a_window_holds_the_turns_its_token_size_allows(container: Container, seeder: Seeder,
+                                                              user_id: str) -> None:
+    """Neighbouring turns join a hit while the window fits ``window_tokens``; every turn a window
+    claims is shown in full in the prompt block, and a bigger size holds more of them."""
+    filler = "we talked about the weather and the traffic on the way home for quite a long while " * 2
+    turns = [("user", f"First {filler}"), ("assistant", f"Second {filler}"),
+             ("user", "My sister Ana is moving to Lisbon next spring."),
+             ("assistant", f"Fourth {filler}"), ("user", f"Fifth {filler}")]
+    turn_ids = await seeder.put(user_id, "luna", turns=turns)
+    base = recaller(container)
+    sizes = {}
+    for tokens in (40, 180, 1000):
+        r = MemoryRecaller(index=base.index, store=base.store, embedder=base.embedder, turn_context=base.turn_context,
+                           config=dataclasses.replace(base.config, window_tokens=tokens, policy="always"))
+        result = await r.recall(user_id, "luna", "Where is my sister Ana moving?", language="en")
+        window = next(m for m in result.memories if m.memory_type == "turn")
+        assert window.metadata.get("turn_ids", [window.memory_id])[0] in turn_ids
+        claimed = window.metadata.get("turn_ids") or [window.memory_id]
+        assert turn_ids[2] in claimed
+        for tid in claimed:  # each claimed turn's text is in the block, untruncated
+            text = turns[turn_ids.index(tid)][1]
+            assert text.strip() in result.block
+        sizes[tokens] = len(claimed)
+    assert sizes[40] == 1 and 1 < sizes[180] < sizes[1000] == len(turns), sizes

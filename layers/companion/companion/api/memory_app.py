@@ -201,7 +201,7 @@ class MemoryAdmin:
     async def _reindex(self, rec: Record) -> None:
         doc = _index_doc(rec)
         if self.c.embedder is not None:
-            doc.embedding = (await self.c.embedder.embed_passages([doc.content]))[0]
+            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
         await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
 
     async def edit(self, user_id: str, item_id: str, patch: ItemPatch, character_id: str | None) -> dict[str, Any]:
@@ -239,7 +239,7 @@ class MemoryAdmin:
         doc = MemoryDoc(**{**src, "timestamp": float(src.get("timestamp", 0)) / 1000.0, "embedding": None,
                            "content": changes["content"]})
         if self.c.embedder is not None:
-            doc.embedding = (await self.c.embedder.embed_passages([doc.content]))[0]
+            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
         await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
         return {"item_id": item_id, "item_type": "turn", "content": doc.content, "timestamp": doc.timestamp,
                 "character_id": doc.character_id, "session_id": doc.session_id, "seq": doc.seq}

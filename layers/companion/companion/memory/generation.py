@@ -10,7 +10,8 @@ Steps (seed 002 §3, ARCHITECTURE "Long-term memory generation"):
 2. extract with ONE LLM call (strict JSON schema, at most one repair), or the rule-based
    extractor when the chain is the offline model only;
 3. merge facts (by key, history kept) and events (near-duplicates merge), build the summary;
-4. embed every raw turn + the summary + changed events/facts in ONE batch;
+4. embed every raw turn (read after the turn before it) + the summary + changed events/facts
+   in ONE batch;
 5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last.
 
 Every fallible computation (segment, extraction, embedding) happens before the first
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..adapters.opensearch_index import MemoryDoc  # a pydantic model only: no client import
+from ..adapters.opensearch_index import TURN_CONTEXT_CHARS, MemoryDoc  # pydantic model only: no client import
 from ..models import ChatMessage, MemoryTask
 from ..ports import TaskStatusStore
 from .extraction import ExtractionOutcome, extract, extract_with_rules
@@ -96,6 +97,17 @@ def extractor_for(chain: Any, *, max_tokens: int = 2048) -> Extractor:
                   known_facts: Sequence[Any] | None = None) -> ExtractionOutcome:
         return await extract(chain, messages, now=now, known_facts=known_facts, max_tokens=max_tokens)
     return llm
+
+
+def _turn_context(messages: Sequence[ChatMessage], i: int) -> dict[str, str]:
+    """The previous turn of the same session (in this segment, or the task's ``context_before``),
+    kept for the turn's embedding (``MemoryDoc.embedding_text``)."""
+    if i == 0:
+        return {}
+    prev, this = messages[i - 1], messages[i]
+    if (prev.session_id or "") != (this.session_id or ""):
+        return {}
+    return {"context": prev.content[-TURN_CONTEXT_CHARS:]}
 
 
 def turn_id(user_id: str, character_id: str, message: ChatMessage) -> str:
@@ -200,7 +212,7 @@ class MemoryGenerator:
         summary = build_summary(task, result, messages=messages) if result.summary.strip() else None
         docs = self._documents(task, messages, changed_facts, changed_events, summary)
         if self._embedder is not None:
-            vectors = await self._embedder.embed_passages([d.content for d in docs])  # ONE batch
+            vectors = await self._embedder.embed_passages([d.embedding_text() for d in docs])  # ONE batch
             for doc, vec in zip(docs, vectors, strict=True):
                 doc.embedding = vec
         timer.lap("embed")
@@ -225,11 +237,13 @@ class MemoryGenerator:
     def _documents(task: MemoryTask, messages: Sequence[ChatMessage], facts: Sequence[FactRecord],
                    events: Sequence[EventRecord], summary: SummaryRecord | None) -> list[MemoryDoc]:
         u, c = task.user_id, task.character_id
+        before = [m for m in task.context_before if m.role in ("user", "assistant") and m.content.strip()][-1:]
         docs = [MemoryDoc(memory_id=turn_id(u, c, m), user_id=u, character_id=c, memory_type="turn",
                           content=m.content, timestamp=m.timestamp, importance=TURN_IMPORTANCE,
                           session_id=m.session_id or task.session_id, seq=m.seq,
-                          metadata={"role": m.role, "msg_id": m.msg_id, "task_id": task.task_id})
-                for m in messages]
+                          metadata={"role": m.role, "msg_id": m.msg_id, "task_id": task.task_id,
+                                    **_turn_context([*before, *messages], i + len(before))})
+                for i, m in enumerate(messages)]
         if summary is not None:
             docs.append(MemoryDoc(memory_id=summary.summary_id, user_id=u, character_id=c, memory_type="summary",
                                   content=summary.content, timestamp=summary.end_ts, importance=SUMMARY_IMPORTANCE,

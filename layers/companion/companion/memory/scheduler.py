@@ -14,7 +14,7 @@ import hashlib
 import logging
 
 from ..errors import StoreUnavailable
-from ..models import MemoryTask, TaskTrigger
+from ..models import ChatMessage, MemoryTask, TaskTrigger
 from ..ports import MessageLog, TaskQueue, TaskStatusStore
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,11 @@ class MemoryTaskScheduler:
             return None
         if not await self._log.claim(user_id, character_id, upto, last):
             return None  # another trigger claimed this range first
-        messages = await self._read_range(user_id, character_id, upto + 1, last)
+        before, messages = await self._read_range(user_id, character_id, upto + 1, last)
         task = MemoryTask(task_id=task_id_for(user_id, character_id, upto + 1, last), user_id=user_id,
                           character_id=character_id, session_id=str(conv.get("session_id", "")),
-                          trigger=trigger, from_seq=upto + 1, to_seq=last, messages=messages)
+                          trigger=trigger, from_seq=upto + 1, to_seq=last, messages=messages,
+                          context_before=before)
         await self._statuses.put(task.task_id, "unsent", user_id=user_id, character_id=character_id,
                                  session_id=task.session_id, trigger=trigger, from_seq=task.from_seq,
                                  to_seq=task.to_seq, retries=0)
@@ -68,22 +69,24 @@ class MemoryTaskScheduler:
         """Publish tasks a failed send left behind (the sweeper calls this)."""
         sent = 0
         for rec in await self._statuses.by_status("unsent", older_than=older_than, limit=limit):
-            messages = await self._read_range(rec["user_id"], rec["character_id"],
-                                              int(rec["from_seq"]), int(rec["to_seq"]))
+            before, messages = await self._read_range(rec["user_id"], rec["character_id"],
+                                                      int(rec["from_seq"]), int(rec["to_seq"]))
             task = MemoryTask(task_id=rec["task_id"], user_id=rec["user_id"],
                               character_id=rec["character_id"], session_id=rec.get("session_id", ""),
                               trigger=rec.get("trigger", "manual"), from_seq=int(rec["from_seq"]),
-                              to_seq=int(rec["to_seq"]), messages=messages)
+                              to_seq=int(rec["to_seq"]), messages=messages, context_before=before)
             sent += await self.publish(task)
         return sent
 
-    async def _read_range(self, user_id: str, character_id: str, first: int, last: int) -> list:
+    async def _read_range(self, user_id: str, character_id: str, first: int, last: int
+                          ) -> tuple[list[ChatMessage], list[ChatMessage]]:
+        """(the message before ``first`` if any, the messages ``first..last``)."""
         # A writer in another instance may have taken its positions but not yet written the
         # messages; wait briefly for the range to fill so the task carries every message.
-        messages = []
+        read: list[ChatMessage] = []
         for attempt in range(6):
-            messages = await self._log.range(user_id, character_id, first, last)
-            if len(messages) >= last - first + 1:
+            read = await self._log.range(user_id, character_id, max(1, first - 1), last)
+            if sum(1 for m in read if m.seq >= first) >= last - first + 1:
                 break
             await asyncio.sleep(0.05 * 2 ** attempt)
-        return messages
+        return [m for m in read if m.seq < first], [m for m in read if m.seq >= first]

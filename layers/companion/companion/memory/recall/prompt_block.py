@@ -37,7 +37,10 @@ from ...models import RecalledMemory
 from .dates import is_recurring, local_date, next_occurrence, parse_event_date
 from .similarity import normalize
 
-MAX_CONTENT_CHARS = 600
+MAX_CONTENT_CHARS = 600  # one stored item (a turn, fact, event, summary)
+# A retrieved turn with its neighbouring turns (recall's window, sized in tokens by
+# RecallConfig.window_tokens); this is only the hard cap of its line.
+MAX_WINDOW_CHARS = 1600
 OPEN_TAG, CLOSE_TAG = "<memories>", "</memories>"
 UPCOMING_OPEN, UPCOMING_CLOSE = "<upcoming>", "</upcoming>"
 
@@ -152,7 +155,8 @@ def render_line(memory: RecalledMemory, *, language: str, now: float, tz: tzinfo
         label += f"，日期 {event_date}" if lang == "zh" else f", date {event_date}"
     hint = relative_past(days, lang)
     dated = f"{when.isoformat()}（{hint}）" if lang == "zh" else f"{when.isoformat()} ({hint})"
-    return f"- {dated} [{label}] {quote(memory.content)}"
+    cap = MAX_WINDOW_CHARS if len(memory.metadata.get("turn_ids") or ()) > 1 else MAX_CONTENT_CHARS
+    return f"- {dated} [{label}] {quote(memory.content, cap)}"
 
 
 def render_memories(memories: list[RecalledMemory], *, language: str, now: float,
