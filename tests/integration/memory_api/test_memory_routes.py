@@ -115,6 +115,9 @@ async def test_another_users_items_answer_404(api: Api, seeder: Seeder) -> None:
     assert rec["memories"] == []
     mine = (await api.call("GET", "/api/v1/memory/facts", params={"character_id": CH})).json()["items"]
     assert [i["value"] for i in mine] == ["程序员"]  # untouched
+    index = api.container.memory_index
+    assert index is not None and await index.get_doc(other, turn) is None
+    assert (await index.get_doc(u, turn) or {}).get("content") == "秘密"
 
 
 async def test_forget_a_character_removes_everything(api: Api, seeder: Seeder) -> None:

@@ -361,6 +361,15 @@ class OpenSearchMemoryIndex:
                 "query": {"bool": {"filter": _filters(user_id, character_id, ["turn"], extra)}}}
         return await self._search(user_id, body, "neighbours")
 
+    async def get_doc(self, user_id: str, memory_id: str) -> dict[str, Any] | None:
+        """One document's ``_source`` when it belongs to ``user_id`` (another user's id finds nothing)."""
+        body = {"size": 1, "query": {"bool": {"filter": _filters(user_id, None, None,
+                                                                  [{"term": {"memory_id": memory_id}}])}}}
+        resp = await self._call("search", index=self.index, body=body, missing_ok=True,
+                                params=self._routing(user_id))
+        hits = (resp or {}).get("hits", {}).get("hits", [])
+        return hits[0]["_source"] if hits else None
+
     async def get_docs(self, user_id: str, character_id: str | None = None,
                        memory_types: Sequence[str] | None = None, size: int = 1000) -> list[dict[str, Any]]:
         """Raw ``_source`` documents (embeddings included): export and tests."""

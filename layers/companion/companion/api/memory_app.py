@@ -190,13 +190,8 @@ class MemoryAdmin:
         return next((r for r in records if _record_id(r) == item_id and r.user_id == user_id), None)
 
     async def _find_turn(self, user_id: str, item_id: str) -> dict[str, Any] | None:
-        # Only documents of this user match: the id filter sits next to the user filter.
-        body = {"size": 1, "query": {"bool": {"filter": [{"term": {"user_id": user_id}},
-                                                          {"term": {"memory_id": item_id}}]}}}
-        resp = await self.index._call("search", index=self.index.index, body=body, missing_ok=True,
-                                      params=self.index._routing(user_id))
-        hits = (resp or {}).get("hits", {}).get("hits", [])
-        return hits[0]["_source"] if hits else None
+        src = await self.index.get_doc(user_id, item_id)
+        return src if src and src.get("memory_type") == "turn" else None
 
     async def _reindex(self, rec: Record) -> None:
         doc = _index_doc(rec)
@@ -248,7 +243,7 @@ class MemoryAdmin:
         rec = await self._find_record(user_id, item_id, character_id)
         if rec is not None:
             await self.repo.delete_item(user_id, rec.character_id, sort_key(rec))
-        elif await self._find_turn(user_id, item_id) is None:
+        elif await self.index.get_doc(user_id, item_id) is None:  # a turn (or a doc left without its record)
             raise NotFound("memory item not found", code="not_found")
         await self.index.delete_ids(user_id, [item_id], refresh=self.c.settings.is_local)
         return {"item_id": item_id, "deleted": True}
