@@ -9,7 +9,7 @@ from companion.bootstrap import Container
 
 from infra.local.services import ManagedProcess
 
-from .support import event, fact
+from .support import event, fact, summary
 
 
 async def test_load_is_served_from_redis_until_a_write_invalidates_it(container: Container, user_id: str) -> None:
@@ -58,3 +58,19 @@ async def test_redis_down_falls_back_to_dynamodb(container: Container, own_redis
     facts, _, _ = await repo.load(user_id, "luna")
     assert facts[("basic_info", "city")].value == "Munich"
     await redis.aclose()
+
+
+async def test_the_bundle_keeps_the_newest_summaries_only(container: Container, user_id: str) -> None:
+    """Months of summaries do not all ride along on every turn: the newest N do (search finds the rest)."""
+    assert isinstance(container.memory_repo, CachedMemoryRepository)
+    repo = CachedMemoryRepository(container.memory_repo.inner, container.redis, recall_summaries=3)
+    for age in (9, 1, 7, 3, 5):
+        await repo.save(summary=summary(user_id, "luna", f"talked {age} days ago", age_days=age))
+    await repo.save(facts=[fact(user_id, "luna", "name", "Anna")])
+    facts, _, recent = await repo.load(user_id, "luna")
+    assert sorted(s.summary for s in recent) == ["talked 1 days ago", "talked 3 days ago", "talked 5 days ago"]
+    assert ("basic_info", "name") in facts
+    _, _, cached = await repo.load(user_id, "luna")  # the same from Redis
+    assert sorted(s.summary_id for s in cached) == sorted(s.summary_id for s in recent)
+    _, _, every = await repo.load(user_id, "luna", summaries=True)  # the memory API's full read
+    assert len(every) == 5

@@ -106,16 +106,25 @@ class DynamoMemoryRepository(DynamoTable):
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    async def load(self, user_id: str, character_id: str, *, summaries: bool = True,
+    async def load(self, user_id: str, character_id: str, *, summaries: bool | int = True,
                    consistent: bool = True) -> tuple[Facts, list[EventRecord], list[SummaryRecord]]:
-        """Every record of the pair in one paginated Query: (facts by (type, key), events, summaries)."""
+        """The pair's records: (facts by (type, key), events, summaries). ``summaries``: True for
+        all (one paginated Query), False for none, N for the newest N (a second Query, in parallel)."""
         values: dict[str, Any] = {":pk": memory_pk(user_id, character_id)}
         cond = "pk = :pk"
-        if not summaries:
+        newest: int | None = None
+        if summaries is not True:
             cond += " AND sk < :s"
             values[":s"] = SUMMARY
-        items = await self._query_all(KeyConditionExpression=cond, ConsistentRead=consistent,
-                                      ExpressionAttributeValues=serialize(values))
+            newest = int(summaries) if summaries is not False else None
+        query = self._query_all(KeyConditionExpression=cond, ConsistentRead=consistent,
+                                ExpressionAttributeValues=serialize(values))
+        if newest:
+            items, recent = await asyncio.gather(query, self._page(user_id, character_id, SUMMARY, newest, None,
+                                                                   newest_first=True, consistent=consistent))
+            items += recent[0]
+        else:
+            items = await query
         facts: Facts = {}
         events: list[EventRecord] = []
         sums: list[SummaryRecord] = []
@@ -130,11 +139,11 @@ class DynamoMemoryRepository(DynamoTable):
         return facts, events, sums
 
     async def _page(self, user_id: str, character_id: str, prefix: str, limit: int, cursor: str | None,
-                    newest_first: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+                    newest_first: bool = False, consistent: bool = False) -> tuple[list[dict[str, Any]], str | None]:
         kwargs: dict[str, Any] = dict(
             TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
             ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id), ":p": prefix}),
-            Limit=max(1, min(limit, 1000)), ScanIndexForward=not newest_first)
+            Limit=max(1, min(limit, 1000)), ScanIndexForward=not newest_first, ConsistentRead=consistent)
         start = _decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start

@@ -6,6 +6,9 @@ a DynamoDB Query per turn. Every write through this repository bumps a generatio
 and a bundle is only stored if the generation did not move while it was being loaded, so a
 load racing a write can never put stale memories back into the cache. The TTL is a backstop
 for writes made while Redis was unreachable.
+
+The bundle holds every fact and event but only the newest ``recall_summaries`` summaries:
+a user of many months has hundreds, and older ones are still found by search (the index).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ class CachedMemoryRepository:
     """DynamoMemoryRepository with a Redis-cached ``load``; writes invalidate the cache."""
 
     def __init__(self, inner: DynamoMemoryRepository, redis: Any, *, ttl_s: int = 600,
-                 owns_redis: bool = False) -> None:
+                 owns_redis: bool = False, recall_summaries: int = 50) -> None:
         self.inner = inner
+        self.recall_summaries = recall_summaries
         self._r = redis
         self._owns_redis = owns_redis
         self._ttl = ttl_s
@@ -49,7 +53,7 @@ class CachedMemoryRepository:
 
     async def load(self, user_id: str, character_id: str, **kwargs: Any
                    ) -> tuple[Facts, list[EventRecord], list[SummaryRecord]]:
-        if kwargs:  # a partial or differently-consistent load is not what the cache holds
+        if kwargs:  # e.g. every summary, or none: not what the cache holds
             return await self.inner.load(user_id, character_id, **kwargs)
         gen_key, bundle_key = _keys(user_id, character_id)
         gen = "0"
@@ -62,7 +66,7 @@ class CachedMemoryRepository:
                     return _decode(data)
         except REDIS_ERRORS:
             gen = ""  # Redis is away: load from DynamoDB and do not cache
-        facts, events, summaries = await self.inner.load(user_id, character_id)
+        facts, events, summaries = await self.inner.load(user_id, character_id, summaries=self.recall_summaries)
         if gen:
             payload = json.dumps({"gen": gen, "facts": [f.model_dump() for f in facts.values()],
                                   "events": [e.model_dump() for e in events],

@@ -183,7 +183,7 @@ class MemoryAdmin:
 
     async def _find_record(self, user_id: str, item_id: str, character_id: str | None) -> Record | None:
         if character_id:
-            facts, events, summaries = await self.repo.load(user_id, character_id)
+            facts, events, summaries = await self.repo.load(user_id, character_id, summaries=True)  # all, fresh
             records: list[Record] = [*facts.values(), *events, *summaries]
         else:  # the user-index GSI holds only this user's items: another user's id is never found
             records = [r for i in await self.repo.all_for_user(user_id) if (r := from_item(i)) is not None]
