@@ -349,6 +349,140 @@ def test_transformed_chat_function(template: dict[str, Any]) -> None:
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+# ---------------------------------------------------------------- VPC endpoints
+GATEWAY_ENDPOINTS = {"S3GatewayEndpoint": "s3", "DynamoDbGatewayEndpoint": "dynamodb"}
+INTERFACE_ENDPOINTS = {"SqsInterfaceEndpoint": "sqs", "SecretsManagerInterfaceEndpoint": "secretsmanager",
+                       "SsmInterfaceEndpoint": "ssm", "XRayInterfaceEndpoint": "xray",
+                       "BedrockRuntimeInterfaceEndpoint": "bedrock-runtime"}
+
+
+def _evaluate(node: Any, template: dict[str, Any], params: dict[str, Any]) -> Any:
+    """A condition expression's value: the intrinsics Conditions may use, parameters as deployed
+    (a CommaDelimitedList as a list, so its default "" is [""])."""
+    if isinstance(node, dict):
+        ((fn, args),) = node.items()
+        if fn == "Ref":
+            return params[args]
+        if fn == "Condition":
+            return _evaluate(template["Conditions"][args], template, params)
+        if fn == "Fn::Join":
+            return args[0].join(_evaluate(args[1], template, params))
+        values = [_evaluate(a, template, params) for a in args]
+        if fn == "Fn::Equals":
+            return values[0] == values[1]
+        if fn == "Fn::Not":
+            return not values[0]
+        if fn == "Fn::And":
+            return all(values)
+        if fn == "Fn::Or":
+            return any(values)
+        raise AssertionError(f"unexpected intrinsic in a condition: {fn}")
+    return node
+
+
+def _created(template: dict[str, Any], **overrides: Any) -> set[str]:
+    """Logical ids of the VPC endpoints and endpoint security group a deploy with these parameters creates."""
+    params: dict[str, Any] = {}
+    for name, spec in template["Parameters"].items():
+        default = spec.get("Default")
+        params[name] = str(default).split(",") if spec["Type"] == "CommaDelimitedList" else default
+    params.update(overrides)
+    return {logical_id for logical_id, res in template["Resources"].items()
+            if res["Type"] == "AWS::EC2::VPCEndpoint" or logical_id == "EndpointSecurityGroup"
+            if "Condition" not in res or _evaluate(template["Conditions"][res["Condition"]], template, params)}
+
+
+def test_endpoint_parameters_default_to_none(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    tables = params["PrivateRouteTableIds"]
+    assert tables["Type"] == "CommaDelimitedList"
+    assert tables["Default"] == ""
+    interface = params["CreateInterfaceEndpoints"]
+    assert interface["Type"] == "String"
+    assert interface["AllowedValues"] == ["true", "false"]
+    assert interface["Default"] == "false"
+    assert "NAT" in interface["Description"]  # model APIs on the internet still need one
+    assert template["Conditions"]["HasPrivateRouteTables"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "PrivateRouteTableIds"}]}, ""]}]}
+    assert template["Conditions"]["InterfaceEndpointsEnabled"] == {
+        "Fn::Equals": [{"Ref": "CreateInterfaceEndpoints"}, "true"]}
+    assert template["Conditions"]["BedrockInterfaceEndpointEnabled"] == {
+        "Fn::And": [{"Condition": "InterfaceEndpointsEnabled"}, {"Condition": "BedrockEnabled"}]}
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({}, set()),
+    ({"PrivateRouteTableIds": ["rtb-1", "rtb-2"]}, set(GATEWAY_ENDPOINTS)),
+    ({"EnableBedrock": "true"}, set()),
+    ({"CreateInterfaceEndpoints": "true"},
+     set(INTERFACE_ENDPOINTS) - {"BedrockRuntimeInterfaceEndpoint"} | {"EndpointSecurityGroup"}),
+    ({"CreateInterfaceEndpoints": "true", "EnableBedrock": "true"},
+     set(INTERFACE_ENDPOINTS) | {"EndpointSecurityGroup"}),
+    ({"PrivateRouteTableIds": ["rtb-1"], "CreateInterfaceEndpoints": "true", "EnableBedrock": "true"},
+     set(GATEWAY_ENDPOINTS) | set(INTERFACE_ENDPOINTS) | {"EndpointSecurityGroup"}),
+])
+def test_which_endpoints_a_deploy_creates(template: dict[str, Any], overrides: dict[str, Any],
+                                          expected: set[str]) -> None:
+    assert _created(template, **overrides) == expected
+
+
+def test_condition_evaluator_can_fail(template: dict[str, Any]) -> None:
+    broken = {**template, "Conditions": {**template["Conditions"],
+                                         "HasPrivateRouteTables": {"Fn::Not": [{"Fn::Equals": [
+                                             {"Ref": "PrivateRouteTableIds"}, ""]}]}}}
+    # the naive test for an empty list: [""] != "" so the default would create the gateway endpoints
+    assert _created(broken) == set(GATEWAY_ENDPOINTS)
+
+
+def test_gateway_endpoints(template: dict[str, Any]) -> None:
+    for logical_id, service in GATEWAY_ENDPOINTS.items():
+        res = template["Resources"][logical_id]
+        assert res["Type"] == "AWS::EC2::VPCEndpoint"
+        assert res["Condition"] == "HasPrivateRouteTables", logical_id
+        props = res["Properties"]
+        assert props["VpcEndpointType"] == "Gateway"
+        assert props["ServiceName"] == {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}
+        assert props["VpcId"] == {"Ref": "VpcId"}
+        assert props["RouteTableIds"] == {"Ref": "PrivateRouteTableIds"}
+        assert not {"SubnetIds", "SecurityGroupIds", "PrivateDnsEnabled"} & set(props), logical_id
+
+
+def test_interface_endpoints(template: dict[str, Any]) -> None:
+    endpoints = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::VPCEndpoint"}
+    assert endpoints == set(GATEWAY_ENDPOINTS) | set(INTERFACE_ENDPOINTS)
+    for logical_id, service in INTERFACE_ENDPOINTS.items():
+        res = template["Resources"][logical_id]
+        expected_condition = ("BedrockInterfaceEndpointEnabled" if service == "bedrock-runtime"
+                              else "InterfaceEndpointsEnabled")
+        assert res["Condition"] == expected_condition, logical_id
+        props = res["Properties"]
+        assert props["VpcEndpointType"] == "Interface"
+        assert props["ServiceName"] == {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}
+        assert props["VpcId"] == {"Ref": "VpcId"}
+        assert props["PrivateDnsEnabled"] is True
+        assert props["SubnetIds"] == {"Ref": "PrivateSubnetIds"}
+        assert props["SecurityGroupIds"] == [{"Ref": "EndpointSecurityGroup"}]
+        assert "RouteTableIds" not in props
+
+
+def test_endpoint_security_group_admits_https_from_the_functions_only(template: dict[str, Any]) -> None:
+    res = template["Resources"]["EndpointSecurityGroup"]
+    assert res["Type"] == "AWS::EC2::SecurityGroup"
+    assert res["Condition"] == "InterfaceEndpointsEnabled"
+    assert res["Properties"]["VpcId"] == {"Ref": "VpcId"}
+    (rule,) = res["Properties"]["SecurityGroupIngress"]
+    assert {k: v for k, v in rule.items() if k != "Description"} == {
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+        "SourceSecurityGroupId": {"Ref": "LambdaSecurityGroup"}}
+    # no separate ingress resources open it further
+    extra = [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+             and r["Properties"].get("GroupId") in ({"Ref": "EndpointSecurityGroup"},
+                                                    {"Fn::GetAtt": ["EndpointSecurityGroup", "GroupId"]})]
+    assert not extra
+    # the functions live in LambdaSecurityGroup, the group the rule admits
+    assert template["Globals"]["Function"]["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "LambdaSecurityGroup"}]
+
+
 # ---------------------------------------------------------------- samconfig.toml
 def test_samconfig_environments() -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
