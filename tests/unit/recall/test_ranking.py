@@ -206,3 +206,13 @@ def test_empty_and_invalid() -> None:
         rank([mem("a")], now=NOW, weights=(0.5, -0.1, 0.6))
     with pytest.raises(ValueError):
         rank([mem("a")], now=NOW, half_life_days=0)
+
+
+def test_window_size_follows_the_token_budget_per_memory() -> None:
+    from companion.config import Settings
+    from companion.memory.recall.service import RecallConfig
+
+    assert RecallConfig.from_settings(Settings(llm_chain=[])).window_tokens == 180  # 1000 tokens / 5 memories
+    wide = RecallConfig.from_settings(Settings(llm_chain=[], recall_max_tokens=2000, recall_max_memories=4))
+    assert wide.window_tokens == 450
+    assert RecallConfig.from_settings(Settings(llm_chain=[]), window_tokens=99).window_tokens == 99

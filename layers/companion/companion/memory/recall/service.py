@@ -103,7 +103,9 @@ class RecallConfig:
         values: dict[str, Any] = dict(
             policy=s.recall_policy, budget_ms=s.recall_budget_ms, max_memories=s.recall_max_memories,
             max_tokens=s.recall_max_tokens, half_life_days=s.recall_half_life_days,
-            weights=(s.recall_weight_relevance, s.recall_weight_recency, s.recall_weight_importance))
+            weights=(s.recall_weight_relevance, s.recall_weight_recency, s.recall_weight_importance),
+            # A window gets ~its share of the token budget (the rest: the line's date and label).
+            window_tokens=max(60, min(600, round(0.9 * s.recall_max_tokens / max(1, s.recall_max_memories)))))
         values.update(overrides)
         return cls(**values)
 
