@@ -49,3 +49,18 @@ async def test_recall_failure_never_fails_the_turn(container_factory, user_id: s
     events = await say(c, user_id, "luna", "Do you remember my favorite food?")
     done = events[-1][1]
     assert done["done"] is True and "recall_knn" in done["degraded"] and "recall_bm25" in done["degraded"]
+
+
+async def test_a_bare_follow_up_recalls_with_the_previous_question(container: Container, seeder: Seeder,
+                                                                   user_id: str) -> None:
+    """"and then?" alone asks for nothing; after "do you remember my trip…" it continues that search."""
+    await seeder.put(user_id, "luna", turns=[("user", "I spent a week in Lisbon with my sister Ana."),
+                                             ("assistant", "Lisbon in spring sounds wonderful!"),
+                                             ("user", "We ate pastel de nata every single morning.")])
+    cold = await say(container, user_id + "-new", "luna", "and then?")
+    assert cold[-1][1]["memories"] == 0  # no earlier question to follow up on
+    first = await say(container, user_id, "luna", "Do you remember my trip to Lisbon?")
+    assert first[-1][1]["memories"] >= 1
+    follow = await say(container, user_id, "luna", "and then?")
+    assert follow[-1][1]["memories"] >= 1, follow[-1][1]
+    assert "Lisbon" in reply_text(follow) or "nata" in reply_text(follow)

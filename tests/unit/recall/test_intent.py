@@ -209,3 +209,12 @@ def test_pathological_inputs_are_fast(message: str) -> None:
     start = time.perf_counter()
     decide(message)
     assert time.perf_counter() - start < 0.5
+
+
+def test_needs_context_only_for_follow_ups_and_empty_memory_questions() -> None:
+    from companion.memory.recall.intent import needs_context
+
+    for msg in ("后来呢？", "and then?", "What happened next?", "还记得吗？", "do you remember?"):
+        assert needs_context(msg), msg
+    for msg in ("你还记得我是做什么工作的吗？", "Do you remember my trip to Lisbon?", "今天好累", "hello"):
+        assert not needs_context(msg), msg

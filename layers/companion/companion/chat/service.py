@@ -18,6 +18,7 @@ from ..characters import CharacterService
 from ..config import Settings
 from ..errors import RateLimited, StoreUnavailable, Unavailable
 from ..llm.chain import ChainEvent, LLMChain
+from ..memory.recall.intent import needs_context
 from ..memory.scheduler import MemoryTaskScheduler
 from ..models import Character, ChatMessage, RecalledMemory, new_id
 from ..observability import Telemetry, logger
@@ -103,7 +104,9 @@ class ChatService:
         self.telemetry.count("Turns")
 
         history_task = asyncio.create_task(self._load_history(user_id, char.character_id))
-        recall_task = asyncio.create_task(self._recall(turn)) if self.recaller else None
+        # Recall runs beside the window load, except for a follow-up that needs the window's words.
+        recall_task = (asyncio.create_task(self._recall(turn, history_task if needs_context(turn.message) else None))
+                       if self.recaller else None)
         history, session_id, history_degraded = await history_task
         degraded += history_degraded
         recall = await recall_task if recall_task else RecallResult()
@@ -183,13 +186,16 @@ class ChatService:
         except StoreUnavailable:
             return [], new_id(), ["redis", "dynamodb"]
 
-    async def _recall(self, turn: PreparedTurn) -> RecallResult:
+    async def _recall(self, turn: PreparedTurn,
+                      history_task: asyncio.Task[tuple[list[ChatMessage], str, list[str]]] | None = None
+                      ) -> RecallResult:
         assert self.recaller is not None
         try:
+            history = (await history_task)[0] if history_task is not None else []
             # The recaller keeps its own per-source budget and returns what it has; this outer
             # limit is only a safety net against a recaller that ignores its budget.
             return await asyncio.wait_for(
-                self.recaller.recall(turn.user_id, turn.character.character_id, turn.message, history=[],
+                self.recaller.recall(turn.user_id, turn.character.character_id, turn.message, history=history,
                                      language=turn.language), timeout=self.s.recall_budget_ms / 1000 + 0.5)
         except TimeoutError:
             self.telemetry.count("Degraded.RecallTimeout")

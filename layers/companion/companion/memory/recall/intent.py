@@ -18,6 +18,8 @@ Public API:
         timeout_s=0.5) -> RecallDecision
         Rules first; only when the rules find nothing (and the message is not small
         talk) the LLM is asked. Never raises because of the LLM.
+    needs_context(message) -> bool
+        True when ``decide`` would use ``recent_user_messages`` for this message.
     should_recall(decision, policy) -> bool
         policy "intent": follow ``decision.need``; "always": recall on every turn that
         has something to search for.
@@ -311,6 +313,15 @@ def decide(message: str, *, recent_user_messages: list[str] | None = None) -> Re
     kind = _kind_of(kinds)
     return RecallDecision(kind != "none", kind, query or _fallback_query(message), language,
                           reasons or ["no_rule"])
+
+
+def needs_context(message: str) -> bool:
+    """Whether ``decide`` would read the recent user messages for this one: a bare follow-up
+    ("后来呢？") or a memory question with almost no content ("还记得吗？"). The chat turn then
+    waits for its short-term window before recalling; any other turn recalls in parallel."""
+    if _FOLLOW_UP.match(message):
+        return True
+    return bool(_match_rules(message)) and _content_units(extract_query(message)) < 2
 
 
 def should_recall(decision: RecallDecision, policy: RecallPolicy | str) -> bool:

@@ -157,7 +157,10 @@ class MemoryRecaller:
             jobs["store"] = lambda: self.store.load(user_id, character_id)  # type: ignore[union-attr]
         if need and self.index is not None:
             if self.embedder is not None:
-                jobs["knn"] = lambda: self._knn(user_id, character_id, message)
+                # A follow-up ("后来呢？") is embedded with the words it borrowed from the previous turn.
+                borrowed = "context_query" in decision.reasons
+                jobs["knn"] = lambda: self._knn(user_id, character_id,
+                                                f"{decision.query} {message}" if borrowed else message)
             keywords = expand_english(decision.query) if cfg.expand_query else decision.query
             jobs["bm25"] = lambda: self.index.bm25_search(  # type: ignore[union-attr]
                 user_id, character_id, keywords, cfg.bm25_k, cfg.memory_types)
