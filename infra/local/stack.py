@@ -3,7 +3,8 @@
 Starts redis-server, moto's server (DynamoDB, S3, SQS), creates the resources that
 template.yaml declares, seeds the built-in characters, and serves the chat function's
 ASGI app with uvicorn exactly as the Lambda Web Adapter runs it. Ctrl-C stops every
-process it started.
+process it started, snapshotting moto's in-memory data to ``<data_dir>/moto`` first so the
+next start restores it (infra/local/snapshot.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.local.services import ManagedProcess, free_port, moto_process, redis_process
+from infra.local.snapshot import SNAPSHOT_FILE, reset_if_inconsistent, restore_snapshot, save_snapshot
 
 if TYPE_CHECKING:
     from companion.config import Settings
@@ -87,6 +89,8 @@ class LocalStack:
         self.procs: list[ManagedProcess] = []
         self.env: dict[str, str] = {}
         self.token = ""
+        # Set once moto holds the restored (or deliberately empty) data: only then may stop() snapshot it.
+        self._snapshot_args: dict[str, Any] | None = None
 
     def _log(self, msg: str) -> None:
         if not self.quiet:
@@ -132,6 +136,10 @@ class LocalStack:
         queue_url = created.get("memory_queue_url", "")
         self.env["MEMORY_QUEUE_URL"] = queue_url
         os.environ["MEMORY_QUEUE_URL"] = queue_url
+        if self.data_dir is not None:
+            self._restore_or_reset(Settings())
+        # After the restore: seeding rewrites only the built-in characters' items (their fixed
+        # ids), so they follow the code, and users' characters (ids c_<uuid>) stay as restored.
         count = asyncio.run(seed_characters(self.env))
         asyncio.run(ensure_memory_index(Settings()))
         self._log(f"created tables, queues, bucket and the memory index; seeded {count} characters")
@@ -163,14 +171,58 @@ class LocalStack:
         self._log(f"starting the memory worker poller and the session sweeper (every {self.sweep_interval_s:.0f} s)")
         self.procs.append(worker.start())
 
+    def _snapshot_path(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "moto" / SNAPSHOT_FILE
+
+    def _restore_or_reset(self, settings: Settings) -> None:
+        """Bring DynamoDB/S3 back from the last clean stop, or empty Redis/OpenSearch to match."""
+        from infra.local.resources import TABLES
+
+        path = self._snapshot_path()
+        cleared = reset_if_inconsistent(path, settings.redis_url, settings.opensearch_url, settings.opensearch_index)
+        if cleared:
+            self._log(f"no moto snapshot at {path} (the last run did not stop cleanly), so DynamoDB and S3 "
+                      f"start empty: cleared {' and '.join(cleared)} to match")
+        tables = [getattr(settings, attr) for attr in TABLES.values()]
+        if path.exists():
+            try:
+                counts = restore_snapshot(self.env["AWS_ENDPOINT_URL"], path, tables=tables,
+                                          buckets=[settings.archive_bucket], tasks_table=settings.tasks_table,
+                                          region=settings.aws_region)
+            except Exception as exc:
+                raise RuntimeError(f"could not restore {path} ({exc}); `rm -rf {self.data_dir}` starts fresh") from exc
+            skipped = f"; skipped {', '.join(counts['skipped'])} (no longer created)" if counts["skipped"] else ""
+            self._log(f"restored {counts['items']} items and {counts['objects']} objects from {path} "
+                      f"({counts['requeued']} queued memory tasks left for the sweeper to resend){skipped}")
+            # Consumed: if this run is killed, Redis/OpenSearch move on without a newer snapshot, and
+            # restoring this one again would rewind the message log under them. Kept only as a backup.
+            path.replace(path.with_name("snapshot.restored.json"))
+        self._snapshot_args = {"tables": tables, "buckets": [settings.archive_bucket], "region": settings.aws_region}
+
+    def _save_snapshot(self) -> None:
+        if self._snapshot_args is None:  # never restored (start failed early): keep the old snapshot as is
+            return
+        path = self._snapshot_path()
+        try:
+            counts = save_snapshot(self.env["AWS_ENDPOINT_URL"], path, **self._snapshot_args)
+        except Exception as exc:  # stopping the other processes matters more; next start resets instead
+            print(f"could not snapshot moto to {path}: {exc}", file=sys.stderr, flush=True)
+            return
+        self._log(f"saved {counts['items']} items and {counts['objects']} objects to {path}")
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
+            if proc.name == "moto" and proc.running:
+                # Reverse start order: the functions have stopped writing by now, moto still runs.
+                self._save_snapshot()
             proc.stop()
         self.procs.clear()
+        self._snapshot_args = None
 
     def banner(self) -> str:
         api = f"http://{self.host}:{self.api_port}"

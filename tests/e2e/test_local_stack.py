@@ -128,3 +128,6 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
     assert [p for p in children if _alive(p)] == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+    # the clean stop snapshotted moto's in-memory data, so the next start brings the facts back
+    snapshot = json.loads((tmp_path / "data" / "moto" / "snapshot.json").read_text())
+    assert any(i["sk"]["S"] == names[0]["sk"]["S"] for i in snapshot["tables"]["companion-memory"])
