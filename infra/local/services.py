@@ -7,6 +7,7 @@ same processes a developer gets from ``make dev``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,56 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout_s: float = 20.0,
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s}s")
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        return True
+    return False
+
+
+def _started_at(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot; /proc/<pid>/stat field 22): with the pid
+    it identifies one process, even after the pid is reused. None when gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def record_processes(path: Path, procs: list[ManagedProcess]) -> None:
+    """Remember the children (pid + start time), so a later run can stop what a killed one left."""
+    rows = [{"name": p.name, "pid": p.proc.pid, "started": _started_at(p.proc.pid)}
+            for p in procs if p.proc is not None]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
+
+
+def reap_recorded(path: Path, timeout_s: float = 5.0) -> list[str]:
+    """Stop the processes a previous run recorded and left running (it was SIGKILLed, or its
+    terminal vanished): each runs in its own session, so nothing else would. A pid now used by
+    another process (another start time) is left alone. Returns the names stopped."""
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    stopped = []
+    for row in rows:
+        pid, started = int(row.get("pid", 0)), row.get("started")
+        if pid > 0 and started and _started_at(pid) == started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+                stopped.append((str(row.get("name")), pid, started))
+    deadline = time.monotonic() + timeout_s
+    for _, pid, started in stopped:
+        while _started_at(pid) == started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _started_at(pid) == started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+    path.unlink(missing_ok=True)
+    return [name for name, _, _ in stopped]
+
+
 @dataclass
 class ManagedProcess:
     """A child process in its own process group, so stopping it leaves nothing behind."""
@@ -47,12 +99,15 @@ class ManagedProcess:
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 20.0) -> ManagedProcess:
+    def start(self, timeout_s: float = 20.0, on_spawn: Callable[[], None] | None = None) -> ManagedProcess:
+        """Spawn and wait until it listens; ``on_spawn`` runs right after the spawn (before the wait)."""
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **self.env}, start_new_session=True,
         )
+        if on_spawn is not None:
+            on_spawn()
         if self.port:
             wait_for_port(self.port, timeout_s=timeout_s, proc=self.proc)
         else:  # a worker with no port: it is up when it has not died straight away

@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.local.services import ManagedProcess, free_port, moto_process, redis_process
+from infra.local.services import (
+    ManagedProcess,
+    free_port,
+    moto_process,
+    port_in_use,
+    reap_recorded,
+    record_processes,
+    redis_process,
+)
 from infra.local.snapshot import SNAPSHOT_FILE, reset_if_inconsistent, restore_snapshot, save_snapshot
 
 if TYPE_CHECKING:
@@ -110,18 +118,42 @@ class LocalStack:
             raise
         return self
 
+    @property
+    def _pids_file(self) -> Path | None:
+        return self.data_dir / "pids.json" if self.data_dir else None
+
+    def _add(self, proc: ManagedProcess, timeout_s: float = 20.0) -> None:
+        self.procs.append(proc)
+        pids = self._pids_file
+        # Recorded as soon as it exists: a kill during its start must not leave it unknown.
+        proc.start(timeout_s=timeout_s, on_spawn=(lambda: record_processes(pids, self.procs)) if pids else None)
+
+    def _check_ports(self) -> None:
+        """A port already taken would look like a service that started (we would talk to a stranger)."""
+        wanted = {"chat": self.port, "memory API": self.api_port, "redis": self.redis_port, "moto": self.moto_port,
+                  "OpenSearch emulator": self.opensearch_port}
+        taken = [f"{name} :{port}" for name, port in wanted.items() if port and port_in_use(port)]
+        if taken:
+            raise SystemExit(f"port already in use: {', '.join(taken)}. Stop what holds it, or pick other ports "
+                             "(PORT, API_PORT, REDIS_PORT, MOTO_PORT, OPENSEARCH_PORT).")
+
     def _start(self) -> None:
+        if self._pids_file:
+            left = reap_recorded(self._pids_file)
+            if left:
+                self._log(f"stopped {len(left)} processes a previous run left behind: {', '.join(left)}")
+        self._check_ports()
         redis_dir = self.data_dir / "redis" if self.data_dir else None
         self._log(f"starting redis-server on :{self.redis_port}")
-        self.procs.append(redis_process(self.redis_port, redis_dir, self._logfile("redis")).start())
+        self._add(redis_process(self.redis_port, redis_dir, self._logfile("redis")))
         self._log(f"starting moto server (DynamoDB, S3, SQS) on :{self.moto_port}")
-        self.procs.append(moto_process(self.moto_port, self._logfile("moto")).start(timeout_s=60))
+        self._add(moto_process(self.moto_port, self._logfile("moto")), timeout_s=60)
         os_dir = self.data_dir / "opensearch" if self.data_dir else None
         os_args = [sys.executable, "-m", "infra.opensearch_emulator", "--host", "127.0.0.1", "--port",
                    str(self.opensearch_port)] + (["--data-dir", str(os_dir)] if os_dir else [])
         self._log(f"starting the OpenSearch emulator on :{self.opensearch_port}")
-        self.procs.append(ManagedProcess("opensearch", os_args, self.opensearch_port, env={"PYTHONPATH": str(ROOT)},
-                                         log_path=self._logfile("opensearch")).start(timeout_s=60))
+        self._add(ManagedProcess("opensearch", os_args, self.opensearch_port, env={"PYTHONPATH": str(ROOT)},
+                                 log_path=self._logfile("opensearch")), timeout_s=60)
         self.env = stack_env(redis_port=self.redis_port, moto_port=self.moto_port,
                              opensearch_port=self.opensearch_port)
         os.environ.update(self.env)  # resource creation and seeding below use the same settings
@@ -156,20 +188,20 @@ class LocalStack:
                      "--host", self.host, "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown",
                      "5"], self.port, env=self.env, log_path=self._logfile("chat"))
         self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
-        self.procs.append(chat.start(timeout_s=60))
+        self._add(chat, timeout_s=60)
         # The HTTP API routes of template.yaml, each request invoking the memory API's Mangum handler.
         api = ManagedProcess("memory_api", [sys.executable, "-m", "infra.local.http_api", "--host", self.host,
                                             "--port", str(self.api_port), "--quiet"], self.api_port,
                              env=self.env, log_path=self._logfile("memory_api"))
         self._log(f"starting the memory API (HTTP API → Mangum) on http://{self.host}:{self.api_port}")
-        self.procs.append(api.start(timeout_s=60))
+        self._add(api, timeout_s=60)
         # The worker's SQS event source mapping and the sweeper's schedule, played locally.
         worker = ManagedProcess(
             "worker", [sys.executable, "-m", "infra.local.worker_poller",
                        "--sweep-interval", str(self.sweep_interval_s), "--retry-visibility", "10"], 0,
             env=self.env, log_path=self._logfile("worker"))
         self._log(f"starting the memory worker poller and the session sweeper (every {self.sweep_interval_s:.0f} s)")
-        self.procs.append(worker.start())
+        self._add(worker)
 
     def _snapshot_path(self) -> Path:
         assert self.data_dir is not None
@@ -223,6 +255,8 @@ class LocalStack:
             proc.stop()
         self.procs.clear()
         self._snapshot_args = None
+        if self._pids_file:
+            self._pids_file.unlink(missing_ok=True)
 
     def banner(self) -> str:
         api = f"http://{self.host}:{self.api_port}"
@@ -268,6 +302,7 @@ def main() -> None:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)  # the terminal went away: stop the children, which have their own sessions
     try:
         stack.start()
         if args.token_file:

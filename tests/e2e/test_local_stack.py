@@ -131,3 +131,71 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
     # the clean stop snapshotted moto's in-memory data, so the next start brings the facts back
     snapshot = json.loads((tmp_path / "data" / "moto" / "snapshot.json").read_text())
     assert any(i["sk"]["S"] == names[0]["sk"]["S"] for i in snapshot["tables"]["companion-memory"])
+
+
+def _start_stack(tmp_path: Path, ports: tuple[int, ...], *, after: set[int] = frozenset()) -> subprocess.Popen[str]:
+    """Start the stack; ``after``: processes of an earlier run that must be gone before its ports count."""
+    port, redis_port, moto_port, os_port, api_port = ports
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
+         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--api-port", str(api_port),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in after) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert [p for p in after if _alive(p)] == []  # the old run's processes no longer hold the ports
+    wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
+    wait_for_port(api_port, timeout_s=60, proc=proc)  # type: ignore[arg-type]
+    return proc
+
+
+def test_a_killed_stacks_leftovers_are_stopped_by_the_next_start_and_sighup_stops_cleanly(tmp_path: Path) -> None:
+    """SIGKILL leaves the children running (each has its own session); the next `make dev` with the
+    same data dir stops them instead of talking to them, and a closed terminal (SIGHUP) stops all."""
+    ports = tuple(free_port() for _ in range(5))
+    first = _start_stack(tmp_path, ports)
+    pids = tmp_path / "data" / "pids.json"
+    deadline = time.monotonic() + 30  # all six started: redis, moto, emulator, chat, memory API, worker
+    while time.monotonic() < deadline and len(json.loads(pids.read_text() or "[]")) < 6:
+        time.sleep(0.1)
+    orphans = _children(first.pid)
+    assert len(orphans) >= 6
+    first.kill()
+    first.wait(timeout=10)
+    assert any(_alive(p) for p in orphans)  # still serving the ports
+
+    second = _start_stack(tmp_path, ports, after=orphans)
+    try:
+        assert second.poll() is None
+        children = _children(second.pid)
+    finally:
+        second.send_signal(signal.SIGHUP)
+        try:
+            out, _ = second.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            raise
+    assert "previous run left behind" in out
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.1)
+    assert [p for p in children if _alive(p)] == []
+    assert not (tmp_path / "data" / "pids.json").exists()
+
+
+def test_a_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    ports = tuple(free_port() for _ in range(5))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports[2]))  # the redis port
+        squatter.listen()
+        proc = subprocess.run(
+            [sys.executable, "-m", "infra.local", "--port", str(ports[0]), "--redis-port", str(ports[2]),
+             "--moto-port", str(ports[1]), "--opensearch-port", str(ports[3]), "--api-port", str(ports[4]),
+             "--data-dir", str(tmp_path / "data")],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert f"port already in use: redis :{ports[2]}" in proc.stdout + proc.stderr
