@@ -174,3 +174,17 @@ async def test_sample_sqs_event_from_events_dir(worker_for) -> None:
     assert w.handle(event) == {"batchItemFailures": []}
     turns = await w.docs(uid, ["turn"])
     assert sorted(d["seq"] for d in turns) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_archive_down_still_writes_the_memory_and_says_so(worker_for) -> None:
+    """Seed 002 §6: S3 failing skips the archive; facts, index and status are written, no redelivery."""
+    w = worker_for(None, archive_bucket="companion-no-such-bucket")
+    uid = user()
+    task = make_task(uid, conversation(uid, [CANONICAL, "记住啦小林！"], t0=1795262000.0))
+    assert w.deliver(task) == {"batchItemFailures": []}
+    facts, _, _ = await w.repo.load(uid, "xiaoyu")
+    assert {k: f.value for (_, k), f in facts.items()}["name"] == "小林"
+    assert any(d["memory_type"] == "turn" for d in await w.docs(uid))
+    status = await w.container.statuses.get(task.task_id)
+    assert status and status["status"] == "completed" and status["degraded"] == ["archive"]
+    assert "archive_key" not in status

@@ -12,7 +12,9 @@ Steps (seed 002 §3, ARCHITECTURE "Long-term memory generation"):
 3. merge facts (by key, history kept) and events (near-duplicates merge), build the summary;
 4. embed every raw turn (read after the turn before it) + the summary + changed events/facts
    in ONE batch;
-5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last.
+5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last. The
+   archive is a backup: when S3 fails the memory is still written, the task is marked
+   ``degraded: ["archive"]`` and the ``Degraded.Archive`` metric counts it.
 
 Every fallible computation (segment, extraction, embedding) happens before the first
 write, so a failed task has written nothing. Every id is deterministic (turns by message
@@ -139,6 +141,7 @@ class GenerationReport:
     method: str = ""
     language: str = ""
     archive_key: str = ""
+    degraded: list[str] = field(default_factory=list)  # "archive": written without its S3 copy
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -182,7 +185,8 @@ class MemoryGenerator:
             raise
         await self._status(task.task_id, "completed", retries=max(0, attempt - 1), turns=report.turns,
                            facts=report.facts, events=report.events, documents=report.documents,
-                           llm_calls=report.llm_calls, archive_key=report.archive_key or None)
+                           llm_calls=report.llm_calls, archive_key=report.archive_key or None,
+                           degraded=report.degraded or None)
         self._count("MemoryTaskCompleted")
         self._count("MemoriesWritten", report.documents)
         if self._telemetry:
@@ -220,7 +224,8 @@ class MemoryGenerator:
         archive = self._archive_document(task, messages, result, changed_facts, changed_events)
 
         # ---- writes: idempotent upserts; DynamoDB last (its task ids mark the task as merged)
-        await asyncio.gather(self._index.bulk_upsert(docs, refresh=self._refresh), self._archive.put(key, archive))
+        _, archived = await asyncio.gather(self._index.bulk_upsert(docs, refresh=self._refresh),
+                                           self._put_archive(task, key, archive))
         timer.lap("index_archive")
         written = await self._records.save(changed_facts, changed_events, summary)
         timer.lap("records")
@@ -229,7 +234,8 @@ class MemoryGenerator:
             events=len(changed_events), summary=summary is not None, documents=len(docs), records=written,
             llm_calls=outcome.llm_calls, prompt_tokens=outcome.usage.prompt_tokens,
             completion_tokens=outcome.usage.completion_tokens, method=outcome.method,
-            language=outcome.language, archive_key=key, timings_ms=timer.marks)
+            language=outcome.language, archive_key=key if archived else "",
+            degraded=[] if archived else ["archive"], timings_ms=timer.marks)
 
     # ------------------------------------------------------------------ helpers
 
@@ -277,6 +283,19 @@ class MemoryGenerator:
             profiles=[f.model_dump(include={"type", "key", "value", "confidence"}) for f in facts],
             events=[e.model_dump(include={"event_id", "type", "title", "summary", "date", "recurring",
                                           "emotion", "importance"}) for e in events])
+
+    async def _put_archive(self, task: MemoryTask, key: str, document: dict[str, Any]) -> bool:
+        """The S3 copy is a backup (seed 002 §6: archive down → skip it, memory still written):
+        its failure must not make SQS redeliver the task and pay for the extraction again."""
+        try:
+            await self._archive.put(key, document)
+            return True
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            log.error("archive write failed: memory written without its S3 copy",
+                      extra={"task_id": task.task_id, "archive_key": key, "error": error})
+            self._count("Degraded.Archive")
+            return False
 
     async def _status(self, task_id: str, status: str, **fields: Any) -> None:
         if self._statuses is None:
