@@ -6,6 +6,7 @@ Logs never carry message contents: only ids, counts, timings and error classes.
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -26,7 +27,15 @@ def tracer() -> Any:
 
 
 class Telemetry:
-    """The narrow metrics surface the domain uses; keeps Powertools out of domain code."""
+    """The narrow metrics/tracing surface the domain uses; keeps Powertools out of domain code."""
+
+    tracing = False  # set by the chat app when CHAT_TRACING is on (the handlers trace by decorator)
+
+    def span(self, name: str) -> contextlib.AbstractAsyncContextManager[Any]:
+        """An X-Ray subsegment around a phase of work when tracing is on; else nothing."""
+        if not self.tracing:
+            return contextlib.nullcontext()
+        return tracer().provider.in_subsegment_async(name)
 
     def count(self, name: str, value: float = 1) -> None:
         with contextlib.suppress(Exception):  # metrics must never fail a turn
@@ -42,3 +51,15 @@ class Telemetry:
 
 
 telemetry = Telemetry()
+
+
+TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
+
+
+def adopt_trace_header(header: str | None) -> None:
+    """Under the Lambda Web Adapter the app runs as its own process: the invocation's trace id
+    arrives as the ``X-Amzn-Trace-Id`` request header, not in the environment the X-Ray SDK reads.
+    One invocation at a time per environment, so a process-wide variable is safe here."""
+    telemetry.tracing = True
+    if header:
+        os.environ[TRACE_HEADER_ENV] = header

@@ -26,8 +26,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..bootstrap import Container, build_container
+from ..config import Settings
 from ..errors import AppError, ValidationFailed
-from ..observability import logger, telemetry
+from ..observability import adopt_trace_header, logger, telemetry, tracer
 from .requests import parse_body
 
 ID_PATTERN = r"^[A-Za-z0-9_\-.:]{1,64}$"
@@ -109,6 +110,8 @@ def create_app(container: Container | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if (container.settings if container else Settings()).chat_tracing:
+            tracer()  # pay the X-Ray SDK import during init (the adapter waits for /health), not in a turn
         yield
         if "c" in state and container is None:
             await state["c"].aclose()
@@ -128,6 +131,8 @@ def create_app(container: Container | None = None) -> Starlette:
         limit = c().settings.max_message_chars
         if len(message) > limit:
             raise AppError(f"message is longer than {limit} characters", code="message_too_long", status=413)
+        if c().settings.chat_tracing:
+            adopt_trace_header(request.headers.get("x-amzn-trace-id"))
         await c().chat.admit(user_id)
         turn = await c().chat.prepare(user_id, body.character_id, message)
 

@@ -122,17 +122,18 @@ class ChatService:
         failure: ChainEvent | None = None
         persisted = False
         try:
-            async for event in self.chain.stream(prompt, canned=char.canned_reply(turn.language)):
-                if event.kind == "delta":
-                    if not parts and event.text:
-                        self.telemetry.millis("TimeToFirstToken", (time.perf_counter() - started) * 1000)
-                    parts.append(event.text)
-                    yield sse.delta(event.text)
-                elif event.kind == "done":
-                    final = event
-                else:
-                    failure = event
-                    break
+            async with self.telemetry.span("model"):
+                async for event in self.chain.stream(prompt, canned=char.canned_reply(turn.language)):
+                    if event.kind == "delta":
+                        if not parts and event.text:
+                            self.telemetry.millis("TimeToFirstToken", (time.perf_counter() - started) * 1000)
+                        parts.append(event.text)
+                        yield sse.delta(event.text)
+                    elif event.kind == "done":
+                        final = event
+                    else:
+                        failure = event
+                        break
             reply = "".join(parts)
             last = final or failure
             usage = last.usage if last else None
@@ -140,7 +141,8 @@ class ChatService:
                 role="assistant", content=reply, session_id=session_id,
                 token_count=(usage.completion_tokens if usage and usage.completion_tokens else estimate_tokens(reply)),
                 metadata={"model": last.model if last else "", **({"interrupted": True} if failure else {})})
-            degraded += await self._persist(user_id, char.character_id, session_id, [user_msg, assistant_msg])
+            async with self.telemetry.span("persist"):
+                degraded += await self._persist(user_id, char.character_id, session_id, [user_msg, assistant_msg])
             persisted = True
             if failure is not None:
                 self.telemetry.count("StreamErrors")
@@ -194,9 +196,10 @@ class ChatService:
             history = (await history_task)[0] if history_task is not None else []
             # The recaller keeps its own per-source budget and returns what it has; this outer
             # limit is only a safety net against a recaller that ignores its budget.
-            return await asyncio.wait_for(
-                self.recaller.recall(turn.user_id, turn.character.character_id, turn.message, history=history,
-                                     language=turn.language), timeout=self.s.recall_budget_ms / 1000 + 0.5)
+            async with self.telemetry.span("recall"):
+                return await asyncio.wait_for(
+                    self.recaller.recall(turn.user_id, turn.character.character_id, turn.message, history=history,
+                                         language=turn.language), timeout=self.s.recall_budget_ms / 1000 + 0.5)
         except TimeoutError:
             self.telemetry.count("Degraded.RecallTimeout")
             return RecallResult(degraded=["recall_timeout"])
