@@ -93,6 +93,25 @@ def test_layer_requirements_match_a_fresh_export() -> None:
     )
 
 
+def test_layer_build_installs_the_locked_set_minus_what_the_runtime_ships(tmp_path: Path,
+                                                                         template: dict[str, Any]) -> None:
+    """sam build runs layers/companion/Makefile (BuildMethod makefile): the real filter step here;
+    the install step's flags are checked on a dry run (it downloads arm64 wheels)."""
+    layer = ROOT / "layers" / "companion"
+    subprocess.run(["make", "-s", "-C", str(layer), "layer-requirements", f"ARTIFACTS_DIR={tmp_path}"], check=True,
+                   timeout=30)
+    kept = (tmp_path / "requirements.layer.txt").read_text().splitlines()
+    names = {line.split("==")[0].strip() for line in kept if "==" in line}
+    assert not names & {"boto3", "botocore", "s3transfer"}  # in the python3.12 runtime (31 MB)
+    every = {line.split("==")[0].strip() for line in REQUIREMENTS.read_text().splitlines() if "==" in line}
+    assert names == every - {"boto3", "botocore", "s3transfer"}
+    dry = subprocess.run(["make", "-n", "-C", str(layer), "build-CompanionLayer", f"ARTIFACTS_DIR={tmp_path}"],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    for flag in ("--no-deps", "--only-binary :all:", "aarch64-manylinux", "--python-version 3.12", "cp -R companion"):
+        assert flag in dry, flag
+    assert template["Resources"]["CompanionLayer"]["Metadata"]["BuildMethod"] == "makefile"
+
+
 def test_layer_requirements_exclude_dev_and_deploy_tools() -> None:
     names = {line.split("==")[0].strip().lower() for line in REQUIREMENTS.read_text().splitlines()
              if line and not line.startswith(("#", " "))}
