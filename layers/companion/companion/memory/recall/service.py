@@ -289,7 +289,7 @@ class MemoryRecaller:
         for hit, window in zip(top_turns, windows, strict=True):
             if hit.memory_id in covered:
                 continue
-            turns = _fit_window(hit, window or [hit], cfg.window_tokens)
+            turns = _fit_window(hit, window or [hit], cfg.window_tokens, covered)
             ids = [t.memory_id for t in turns]
             covered.update(ids)
             expanded[hit.memory_id] = hit.model_copy(update={
@@ -328,24 +328,34 @@ def _line(turn: RecalledMemory) -> str:
     return _speaker(turn) + sanitize(turn.content)
 
 
-def _fit_window(hit: RecalledMemory, window: list[RecalledMemory], max_tokens: int) -> list[RecalledMemory]:
-    """The hit plus the nearest neighbours (closest first, alternating sides) whose joined text
-    still fits ``max_tokens`` (and the prompt line's character cap), so every turn the memory
-    claims is actually shown."""
+def _fit_window(hit: RecalledMemory, window: list[RecalledMemory], max_tokens: int,
+                taken: set[str] | frozenset[str] = frozenset()) -> list[RecalledMemory]:
+    """The hit plus its nearest neighbours (closest first, alternating sides) while the joined
+    text fits ``max_tokens`` (and the prompt line's character cap), so every turn the memory
+    claims is shown. A side stops at the first turn that does not fit or that an earlier
+    window already shows (``taken``): windows stay contiguous and never repeat a turn."""
     pos = next((i for i, t in enumerate(window) if t.memory_id == hit.memory_id), None)
     if pos is None:
         return [hit]
-    chosen = {pos}
+    lo = hi = pos
+    open_sides = {-1: True, 1: True}
     tokens, chars = estimate_tokens(_line(hit)), len(_line(hit))
-    for d in range(1, len(window)):
-        for i in (pos - d, pos + d):
-            if 0 <= i < len(window):
-                line = _JOIN + _line(window[i])
-                if tokens + estimate_tokens(line) <= max_tokens and chars + len(line) <= MAX_WINDOW_CHARS:
-                    chosen.add(i)
-                    tokens += estimate_tokens(line)
-                    chars += len(line)
-    return [window[i] for i in sorted(chosen)]
+    while any(open_sides.values()):
+        for side in (-1, 1):
+            i = (lo if side < 0 else hi) + side
+            if not open_sides[side]:
+                continue
+            if not 0 <= i < len(window) or window[i].memory_id in taken:
+                open_sides[side] = False
+                continue
+            line = _JOIN + _line(window[i])
+            if tokens + estimate_tokens(line) > max_tokens or chars + len(line) > MAX_WINDOW_CHARS:
+                open_sides[side] = False
+                continue
+            tokens += estimate_tokens(line)
+            chars += len(line)
+            lo, hi = min(lo, i), max(hi, i)
+    return window[lo:hi + 1]
 
 
 def _speaker(turn: RecalledMemory) -> str:
