@@ -191,3 +191,26 @@ async def test_an_edited_reply_is_embedded_again_after_the_turn_it_answers(api: 
     assert doc["content"] == "去海边了吧" and doc["metadata"]["context"] == "你猜我周末去哪了"
     [expected] = await c.embedder.embed_passages(["你猜我周末去哪了\n去海边了吧"])
     assert max(abs(a - b) for a, b in zip(doc["embedding"], expected, strict=True)) < 1e-4
+
+
+async def test_deleting_or_editing_a_turn_reaches_the_next_turns_vector(api: Api, seeder: Seeder) -> None:
+    """The reply after a turn was embedded after it: deleted words must not live on there."""
+    u = api.user_id
+    turns = [("user", "我的银行密码是1234"), ("assistant", "记住了，我会保密"), ("user", "谢谢你")]
+    [secret, reply, _] = await seeder.put(u, CH, turns=turns)
+    c = api.container
+    assert c.memory_index is not None and c.embedder is not None
+
+    async def doc(item: str) -> dict:
+        return next(d for d in await c.memory_index.get_docs(u, CH, ["turn"]) if d["memory_id"] == item)
+
+    assert (await doc(reply))["metadata"]["context"] == "我的银行密码是1234"
+    r = await api.call("PATCH", f"/api/v1/memory/items/{secret}", json={"content": "我的银行密码是秘密"})
+    assert r.status_code == 200, r.text
+    assert (await doc(reply))["metadata"]["context"] == "我的银行密码是秘密"
+    assert (await api.call("DELETE", f"/api/v1/memory/items/{secret}")).status_code == 200
+    after = await doc(reply)
+    assert "context" not in after["metadata"] and after["content"] == "记住了，我会保密"
+    [alone] = await c.embedder.embed_passages(["记住了，我会保密"])
+    assert max(abs(a - b) for a, b in zip(after["embedding"], alone, strict=True)) < 1e-4
+    assert "1234" not in str(await c.memory_index.get_docs(u, CH))

@@ -32,11 +32,11 @@ from fastapi import FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..adapters.dynamodb_memory import from_item, sort_key
-from ..adapters.opensearch_index import MemoryDoc
+from ..adapters.opensearch_index import TURN_CONTEXT_CHARS, MemoryDoc
 from ..bootstrap import Container, build_container
 from ..characters import BUILTIN_CHARACTERS
 from ..errors import AppError, Forbidden, NotFound, StoreUnavailable, Unavailable
-from ..memory.generation import MemoryGenerator
+from ..memory.generation import MemoryGenerator, turn_id_at
 from ..memory.recall.service import MemoryRecaller
 from ..memory.records import EventRecord, FactRecord, FactVersion, SummaryRecord
 from ..models import Character, MemoryTask, RecalledMemory
@@ -236,16 +236,38 @@ class MemoryAdmin:
         if self.c.embedder is not None:
             doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
         await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
+        await self._recontext_next(src, doc.content)
         return {"item_id": item_id, "item_type": "turn", "content": doc.content, "timestamp": doc.timestamp,
                 "character_id": doc.character_id, "session_id": doc.session_id, "seq": doc.seq}
 
+    async def _recontext_next(self, src: dict[str, Any], context: str | None) -> None:
+        """The next turn was embedded after this one (its ``metadata.context``): an edit must reach
+        that copy, and a delete must remove it, or deleted words would live on in its vector."""
+        seq = int(src.get("seq") or 0)
+        if seq <= 0:
+            return
+        nxt = await self._find_turn(src["user_id"], turn_id_at(src["user_id"], src["character_id"], seq + 1))
+        if nxt is None or not (nxt.get("metadata") or {}).get("context"):
+            return  # no next turn, or it starts another session/segment without context
+        meta = {k: v for k, v in nxt["metadata"].items() if k != "context"}
+        if context:
+            meta["context"] = context[-TURN_CONTEXT_CHARS:]
+        doc = MemoryDoc(**{**nxt, "timestamp": float(nxt.get("timestamp", 0)) / 1000.0, "embedding": None,
+                           "metadata": meta})
+        if self.c.embedder is not None:
+            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
+        await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
+
     async def delete(self, user_id: str, item_id: str, character_id: str | None) -> dict[str, Any]:
         rec = await self._find_record(user_id, item_id, character_id)
+        src = None
         if rec is not None:
             await self.repo.delete_item(user_id, rec.character_id, sort_key(rec))
-        elif await self.index.get_doc(user_id, item_id) is None:  # a turn (or a doc left without its record)
+        elif (src := await self.index.get_doc(user_id, item_id)) is None:  # a turn (or a doc without its record)
             raise NotFound("memory item not found", code="not_found")
         await self.index.delete_ids(user_id, [item_id], refresh=self.c.settings.is_local)
+        if src is not None and src.get("memory_type") == "turn":
+            await self._recontext_next(src, None)
         return {"item_id": item_id, "deleted": True}
 
     async def forget(self, user_id: str, character_id: str) -> dict[str, Any]:

@@ -114,8 +114,13 @@ def _turn_context(messages: Sequence[ChatMessage], i: int) -> dict[str, str]:
 
 def turn_id(user_id: str, character_id: str, message: ChatMessage) -> str:
     """One id per message position (or per message id when it never got a position)."""
-    natural = str(message.seq) if message.seq else f"msg:{message.msg_id}"
-    return stable_id("turn", user_id, character_id, natural)
+    return turn_id_at(user_id, character_id, message.seq) if message.seq else stable_id(
+        "turn", user_id, character_id, f"msg:{message.msg_id}")
+
+
+def turn_id_at(user_id: str, character_id: str, seq: int) -> str:
+    """The id of the turn at message-log position ``seq``."""
+    return stable_id("turn", user_id, character_id, str(seq))
 
 
 def archive_key_for(task: MemoryTask, messages: Sequence[ChatMessage]) -> str:
