@@ -194,10 +194,7 @@ class MemoryAdmin:
         return src if src and src.get("memory_type") == "turn" else None
 
     async def _reindex(self, rec: Record) -> None:
-        doc = _index_doc(rec)
-        if self.c.embedder is not None:
-            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
-        await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
+        await self._write(_index_doc(rec))
 
     async def edit(self, user_id: str, item_id: str, patch: ItemPatch, character_id: str | None) -> dict[str, Any]:
         changes = patch.model_dump(exclude_none=True)
@@ -231,11 +228,7 @@ class MemoryAdmin:
             raise NotFound("memory item not found", code="not_found")
         if set(changes) != {"content"}:
             raise AppError("only the content of a conversation turn can change", code="invalid_request", status=422)
-        doc = MemoryDoc(**{**src, "timestamp": float(src.get("timestamp", 0)) / 1000.0, "embedding": None,
-                           "content": changes["content"]})
-        if self.c.embedder is not None:
-            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
-        await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
+        doc = await self._upsert_turn(src, content=changes["content"])
         await self._recontext_next(src, doc.content)
         return {"item_id": item_id, "item_type": "turn", "content": doc.content, "timestamp": doc.timestamp,
                 "character_id": doc.character_id, "session_id": doc.session_id, "seq": doc.seq}
@@ -252,8 +245,15 @@ class MemoryAdmin:
         meta = {k: v for k, v in nxt["metadata"].items() if k != "context"}
         if context:
             meta["context"] = context[-TURN_CONTEXT_CHARS:]
-        doc = MemoryDoc(**{**nxt, "timestamp": float(nxt.get("timestamp", 0)) / 1000.0, "embedding": None,
-                           "metadata": meta})
+        await self._upsert_turn(nxt, metadata=meta)
+
+    async def _upsert_turn(self, src: dict[str, Any], **changes: Any) -> MemoryDoc:
+        """A stored turn (its ``_source``) with ``changes``, embedded again and written back."""
+        doc = MemoryDoc(**{**src, "timestamp": float(src.get("timestamp", 0)) / 1000.0, "embedding": None, **changes})
+        await self._write(doc)
+        return doc
+
+    async def _write(self, doc: MemoryDoc) -> None:
         if self.c.embedder is not None:
             doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
         await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
