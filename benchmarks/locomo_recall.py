@@ -1,6 +1,6 @@
 """LoCoMo recall benchmark: the project's real indexing and recall paths on long conversations.
 
-For each conversation of the LoCoMo dev split (/work/shared/bench/locomo/locomo_dev.json,
+For each conversation of the LoCoMo dev split (../shared/bench/locomo/locomo_dev.json beside the repository, or --data,
 never copied into the repo):
   * every session becomes one memory task of one user (namespace ``locomo-<sample>``) talking
     to one character (speaker_a = user, speaker_b = assistant), timestamps from the session
@@ -141,6 +141,7 @@ import asyncio
 import hashlib
 import json
 import pickle
+import re
 import statistics
 import sys
 import time
@@ -169,7 +170,8 @@ from companion.text import estimate_tokens  # noqa: E402
 
 from infra.opensearch_emulator import EmulatorServer  # noqa: E402
 
-DATA = Path("/work/shared/bench/locomo/locomo_dev.json")
+# The shared/ folder sits beside the repository (../shared); --data points elsewhere.
+DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "locomo" / "locomo_dev.json"
 CHARACTER = "locomo"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 
@@ -396,7 +398,8 @@ VARIANTS = {
 def evidence_of(q: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     for e in q.get("evidence") or []:
-        out.update(p.strip() for p in str(e).split(";") if p.strip())
+        # Some questions list several ids in one string, separated by ';' or by spaces.
+        out.update(p for p in re.split(r"[;\s]+", str(e)) if p)
     return out
 
 
