@@ -1,7 +1,7 @@
 """Memory recall, pure domain part: decide, fuse, rank, render.
 
 Flow of one chat turn (retrieval itself lives in the adapters and feeds these):
-    decision = intent.decide(message, recent_user_messages=...)      # or decide_with_llm
+    decision = intent.decide(message, recent_user_messages=...)
     if intent.should_recall(decision, settings.recall_policy):
         knn, bm25, facts, events = <parallel retrieval within recall_budget_ms>
         # each a list[RecalledMemory], best first; build them with candidates.from_fact /
@@ -16,16 +16,14 @@ Each module's docstring documents its API.
 """
 
 from .fusion import fuse, merge_candidates, rrf, score_by_overlap
-from .intent import RecallDecision, decide, decide_with_llm, llm_check, should_recall
+from .intent import RecallDecision, decide, should_recall
 from .prompt_block import render_line, render_memories, upcoming_events, upcoming_events_hint
 from .ranking import rank, recency
 
 __all__ = [
     "RecallDecision",
     "decide",
-    "decide_with_llm",
     "fuse",
-    "llm_check",
     "merge_candidates",
     "rank",
     "recency",

@@ -58,11 +58,11 @@ def parse_event_date(value: Any) -> EventDate | None:
     if not isinstance(value, str):
         return None
     if m := _FULL.match(value):
-        y, mo, d = (int(g) for g in m.groups())
-        return _checked(mo, d, y)
+        year, month, day = (int(g) for g in m.groups())
+        return _checked(month, day, year)
     if m := _YEARLESS.match(value):
-        mo, d = (int(g) for g in m.groups())
-        return _checked(mo, d, None)
+        month, day = (int(g) for g in m.groups())
+        return _checked(month, day, None)
     return None
 
 
