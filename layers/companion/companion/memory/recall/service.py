@@ -250,10 +250,9 @@ class MemoryRecaller:
     def _store_memories(loaded: Any) -> tuple[list[RecalledMemory], list[RecalledMemory], list[RecalledMemory]]:
         if not loaded:
             return [], [], []
-        facts, events, summaries = loaded
-        facts = list(facts.values()) if isinstance(facts, dict) else list(facts)  # the repo keys facts by slot
-        # Newest first, so equal relevance keeps the most recent items (score_by_overlap is stable).
-        return ([fact_memory(f) for f in sorted(facts, key=lambda f: -f.updated_at)],
+        by_slot, events, summaries = loaded
+        # Newest first, so equal relevance keeps the most recent items (the sort is stable).
+        return ([fact_memory(f) for f in sorted(by_slot.values(), key=lambda f: -f.updated_at)],
                 [event_memory(e) for e in sorted(events, key=lambda e: -e.updated_at)],
                 [summary_memory(s) for s in sorted(summaries, key=lambda s: -(s.end_ts or s.created_at))])
 

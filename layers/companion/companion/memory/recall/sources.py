@@ -6,7 +6,7 @@ memory repository adapters satisfy them, and tests can pass fakes that fail or s
 Public API:
     SearchIndex     knn_search / bm25_search over one user's memories of one character
     TurnContext     neighbouring turns of a retrieved turn (optional capability)
-    MemoryStore     load(user, char) -> (facts, events, summaries) from DynamoDB
+    MemoryStore     load(user, char) -> (facts by slot, events, summaries) from DynamoDB
     QueryEmbedder   embed_query(text) -> vector
     IndexTurnContext(index)   TurnContext over an index with get_turns(user, char, session_id, seqs)
     fact_memory(fact) / event_memory(event) / summary_memory(summary) -> RecalledMemory (candidates.py)
@@ -41,7 +41,10 @@ class TurnContext(Protocol):
 
 class MemoryStore(Protocol):
     async def load(self, user_id: str, character_id: str
-                   ) -> tuple[list[FactRecord], list[EventRecord], list[SummaryRecord]]: ...
+                   ) -> tuple[dict[tuple[str, str], FactRecord], list[EventRecord], list[SummaryRecord]]:
+        """The pair's profile facts keyed by their slot ``(fact_type, key)``, its events and
+        (the newest of) its summaries; raises ``StoreUnavailable`` when the store is down."""
+        ...
 
 
 class QueryEmbedder(Protocol):
