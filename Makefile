@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: dev test install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
+.PHONY: dev test token chat install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
@@ -19,6 +19,14 @@ dev: install
 test: install
 	$(UV) run ruff check .
 	$(UV) run pytest
+
+# A local development token for any user: `make token USER=alice` (USER defaults to dev-user).
+token: install
+	@$(UV) run companion token $(if $(filter command line,$(origin USER)),$(USER),dev-user)
+
+# The terminal client against the local stack: `make chat CHARACTER=luna`.
+chat: install
+	$(UV) run companion chat $(or $(CHARACTER),xiaoyu)
 
 lint: install
 	$(UV) run ruff check .

@@ -1,0 +1,1 @@
+"""A terminal client for Companion: ``companion chat <character>`` (see ``__main__``)."""
