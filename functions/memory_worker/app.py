@@ -7,6 +7,9 @@
 * Powertools idempotency keyed by ``task_id``: a redelivered task that already completed
   returns its stored report and writes nothing again (the writes themselves are
   idempotent upserts too, for replays after the idempotency record expired).
+* A task starts only while ``memory_task_time_reserve_ms`` of the invocation is left; later
+  records of the batch are handed back untouched, so a batch of long tasks never hits the
+  function timeout (which would fail every task of the batch, other users' too).
 * Logs carry ids, counts and timings only, never message contents.
 """
 
@@ -18,6 +21,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -95,9 +99,25 @@ def runtime() -> _Runtime:
     return _runtime
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+class TimeBudgetExhausted(Exception):
+    """Too little of the invocation is left for one more task: it goes back to the queue untouched."""
+
+
+def _remaining_ms(context: Any) -> float | None:
+    get = getattr(context, "get_remaining_time_in_millis", None)
+    return float(get()) if callable(get) else None
+
+
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
     rt = runtime()
     task = MemoryTask.model_validate_json(record.body)  # a poison body fails here, then goes to the DLQ
+    remaining = _remaining_ms(lambda_context)
+    if remaining is not None and remaining < rt.settings.memory_task_time_reserve_ms:
+        # Started now, the task could be cut by the function timeout, and a timeout fails the whole
+        # batch (every other user's task with it): hand this one back before it starts instead.
+        telemetry.count("MemoryTaskDeferred")
+        raise TimeBudgetExhausted(f"{remaining:.0f} ms left, a task is given "
+                                  f"{rt.settings.memory_task_time_reserve_ms} ms")
     attempt = int(record.attributes.approximate_receive_count or 1)
     logger.append_keys(task_id=task.task_id, message_id=record.message_id)
     try:
@@ -107,14 +127,15 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.info("memory task done", extra={
         "task_id": task.task_id, "status": report.get("status"), "turns": report.get("turns"),
         "facts": report.get("facts"), "events": report.get("events"), "documents": report.get("documents"),
-        "llm_calls": report.get("llm_calls"), "timings_ms": report.get("timings_ms"), "attempt": attempt})
+        "llm_calls": report.get("llm_calls"), "timings_ms": report.get("timings_ms"), "attempt": attempt,
+        "error": report.get("error") or None})  # a rejection's reason: counts and limits, no contents
     return report
 
 
 @tracer().capture_lambda_handler(capture_response=False)  # responses carry no contents, but keep traces lean
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     rt = runtime()
     rt.idempotency.register_lambda_context(context)
     response = process_partial_response(event=event, record_handler=record_handler, processor=rt.processor,

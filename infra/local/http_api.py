@@ -9,9 +9,10 @@ with it and a Lambda-like context, and the handler's result becomes the HTTP res
     server = HttpApiServer(port=0); url = server.start(); ...; server.stop()   # tests
     python -m infra.local.http_api --port 8001
 
-Like one Lambda execution environment, requests are handled one at a time, on one thread
-with its own event loop (Mangum runs the ASGI app on the thread's current loop, and the
-clients the app caches stay bound to it).
+Connections are served concurrently, each on its own thread with a socket timeout, as API
+Gateway does (an idle or slow client never holds up anyone else). Invocations run like one
+Lambda execution environment: one at a time, on one thread with its own event loop (Mangum
+runs the ASGI app on the thread's current loop, and the clients the app caches stay bound to it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import importlib.util
 import json
 import re
@@ -29,13 +31,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# A client that sends nothing for this long is dropped (API Gateway's idle timeout is longer,
+# but locally a stuck client should not hold a thread for minutes).
+READ_TIMEOUT_S = 30.0
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
                "application/x-www-form-urlencoded")
 
@@ -177,8 +182,13 @@ def build_event(*, method: str, raw_path: str, raw_query: str, headers: list[tup
     if path_params:
         event["pathParameters"] = path_params
     if body:
+        # A text body that is not UTF-8 raises UnicodeDecodeError: the caller answers 400 malformed_body.
         event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 def _response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -197,6 +207,7 @@ def _response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _ApiHttpServer
     protocol_version = "HTTP/1.1"
+    timeout = READ_TIMEOUT_S  # socketserver applies it to the connection: reads give up, the thread ends
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -209,25 +220,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if k.lower() not in skip:
                 self.send_header(k, v)
         self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client went away before the answer: nothing left to tell it
+            self.close_connection = True
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:  # the client stopped sending its body: drop it, as a gateway would
+            self.close_connection = True
+            return
         found = match(self.server.routes, self.command, parts.path)
         if found is None:  # API Gateway's own answer for an unknown route
             self._send(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
             return
         route, params = found
-        event = build_event(method=self.command, raw_path=parts.path, raw_query=parts.query,
-                            headers=list(self.headers.items()), body=body, route=route, path_params=params,
-                            source_ip=self.client_address[0], host=self.headers.get("host", "localhost"))
         try:
-            handler = self.server.handler_for(route)
-            result = handler(event, LambdaContext(route.function))
+            event = build_event(method=self.command, raw_path=parts.path, raw_query=parts.query,
+                                headers=list(self.headers.items()), body=body, route=route, path_params=params,
+                                source_ip=self.client_address[0], host=self.headers.get("host", "localhost"))
+        except UnicodeDecodeError:
+            self._send(400, [("content-type", "application/json")],
+                       _error_body("malformed_body", "the request body is not valid UTF-8 text"))
+            return
+        try:
+            result = self.server.invoke(route, event)
             status, headers, out = _response_parts(result)
         except Exception as exc:  # the function crashed: API Gateway answers 500
             self.server.log_error(route, exc)
@@ -237,12 +259,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
-class _ApiHttpServer(HTTPServer):
+class _ApiHttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # a connection thread never keeps the process alive at stop
+
     def __init__(self, address: tuple[str, int], routes: list[Route], verbose: bool) -> None:
         super().__init__(address, _RequestHandler)
         self.routes = routes
         self.verbose = verbose
         self._handlers: dict[str, Handler] = {}
+        # The execution environment: one thread, one event loop, reused by every invocation.
+        self._invoker = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="lambda", initializer=lambda: asyncio.set_event_loop(
+                asyncio.new_event_loop()))
+
+    def invoke(self, route: Route, event: dict[str, Any]) -> Any:
+        def run() -> Any:
+            return self.handler_for(route)(event, LambdaContext(route.function))
+        return self._invoker.submit(run).result()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._invoker.shutdown(wait=False, cancel_futures=True)
 
     def handler_for(self, route: Route) -> Handler:
         if route.handler_ref not in self._handlers:
@@ -268,8 +305,6 @@ class HttpApiServer:
         return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        # One loop for this thread, reused by every invocation (a warm execution environment).
-        asyncio.set_event_loop(asyncio.new_event_loop())
         self._server.serve_forever(poll_interval=0.2)
 
     def start(self) -> str:

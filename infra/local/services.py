@@ -7,6 +7,7 @@ same processes a developer gets from ``make dev``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -55,11 +57,55 @@ def _started_at(pid: int) -> str | None:
 
 
 def record_processes(path: Path, procs: list[ManagedProcess]) -> None:
-    """Remember the children (pid + start time), so a later run can stop what a killed one left."""
+    """Remember the runner and its children (pid + start time), so a later run can tell a live
+    runner from a dead one and stop only what a dead one left."""
     rows = [{"name": p.name, "pid": p.proc.pid, "started": _started_at(p.proc.pid)}
             for p in procs if p.proc is not None]
+    me = {"pid": os.getpid(), "started": _started_at(os.getpid())}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"runner": me, "processes": rows}))
+    os.replace(tmp, path)
+
+
+def recorded_runner(path: Path) -> dict[str, Any] | None:
+    """The runner recorded in ``path`` if that very process still runs, else None."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    runner = data.get("runner") if isinstance(data, dict) else None
+    if not runner or not runner.get("started") or _started_at(int(runner.get("pid", 0))) != runner["started"]:
+        return None
+    return dict(runner)
+
+
+class CheckoutLock:
+    """``<data_dir>/runner.lock``, held with flock for the runner's lifetime: the kernel drops it
+    when the runner dies, however it dies, so a held lock means a live runner. Children do not
+    inherit it (Popen closes other descriptors), so orphans of a killed runner do not hold it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "runner.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def reap_recorded(path: Path, timeout_s: float = 5.0) -> list[str]:
@@ -67,9 +113,10 @@ def reap_recorded(path: Path, timeout_s: float = 5.0) -> list[str]:
     terminal vanished): each runs in its own session, so nothing else would. A pid now used by
     another process (another start time) is left alone. Returns the names stopped."""
     try:
-        rows = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
+    rows = data.get("processes", []) if isinstance(data, dict) else data  # a list: written before the runner row
     stopped = []
     for row in rows:
         pid, started = int(row.get("pid", 0)), row.get("started")
@@ -98,6 +145,7 @@ class ManagedProcess:
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    started_mono: float = 0.0  # when it was last spawned (a restart's backoff resets once it has lasted)
 
     def start(self, timeout_s: float = 20.0, on_spawn: Callable[[], None] | None = None) -> ManagedProcess:
         """Spawn and wait until it listens; ``on_spawn`` runs right after the spawn (before the wait)."""
@@ -106,6 +154,7 @@ class ManagedProcess:
             self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **self.env}, start_new_session=True,
         )
+        self.started_mono = time.monotonic()
         if on_spawn is not None:
             on_spawn()
         if self.port:

@@ -3,9 +3,11 @@
 moto keeps DynamoDB and S3 in memory only, while redis-server and the OpenSearch emulator
 persist to ``<data_dir>``. Losing one side but not the other is worse than losing both: the
 message log's ``seq`` restarts at 1 while indexed turns are keyed by (user, character, seq),
-so new turns would overwrite old ones. So the stack snapshots moto on a clean stop and
-restores it at start; with no snapshot (the last run was killed) it empties Redis and the
-memory index instead, so all three stores start from the same (empty) state.
+so new turns would overwrite old ones. So the stack snapshots moto at start, periodically
+while it runs (when something changed) and on a clean stop, and restores the latest snapshot
+at start: a killed run costs at most the writes since the last periodic snapshot, and Redis
+and the index are kept. Only with no snapshot at all (a data dir whose snapshot was deleted)
+are Redis and the memory index emptied, so all three stores start from the same state.
 
 SQS messages are not kept: tasks that were queued or being processed are restored as
 ``unsent``, which the session sweeper resends (``MemoryTaskScheduler.resend_unsent``).
@@ -14,6 +16,7 @@ SQS messages are not kept: tasks that were queued or being processed are restore
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import time
@@ -55,6 +58,19 @@ def _decode(obj: dict[str, Any]) -> Any:
 def save_snapshot(endpoint: str, path: Path, tables: Iterable[str], buckets: Iterable[str], *,
                   region: str = "us-east-1") -> dict[str, int]:
     """Write every item of ``tables`` and every object of ``buckets`` to ``path``; return the counts."""
+    data = collect_snapshot(endpoint, tables, buckets, region=region)
+    return write_snapshot(path, data)
+
+
+def snapshot_digest(data: dict[str, Any]) -> str:
+    """What the snapshot holds, without when it was taken (unchanged data need not be rewritten)."""
+    body = json.dumps({"tables": data["tables"], "buckets": data["buckets"]}, default=_encode, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def collect_snapshot(endpoint: str, tables: Iterable[str], buckets: Iterable[str], *,
+                     region: str = "us-east-1") -> dict[str, Any]:
+    """Every item of ``tables`` and every object of ``buckets``, ready for ``write_snapshot``."""
     ddb, s3 = _clients(endpoint, region)
     data: dict[str, Any] = {"version": VERSION, "saved_at": time.time(), "tables": {}, "buckets": {}}
     for table in tables:
@@ -70,8 +86,11 @@ def save_snapshot(endpoint: str, path: Path, tables: Iterable[str], buckets: Ite
                 objects.append({"key": entry["Key"], "body": _b64(obj["Body"].read()),
                                 "content_type": obj.get("ContentType"), "metadata": obj.get("Metadata") or {}})
         data["buckets"][bucket] = objects
-    # Temp file + rename: a stop interrupted mid-write leaves no snapshot rather than half of one
-    # (a missing snapshot resets the other stores; a truncated one would fail every start).
+    return data
+
+
+def write_snapshot(path: Path, data: dict[str, Any]) -> dict[str, int]:
+    # Temp file + rename: a write interrupted half-way (a kill) leaves the previous snapshot whole.
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

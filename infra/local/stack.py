@@ -2,16 +2,17 @@
 
 Starts redis-server, moto's server (DynamoDB, S3, SQS), creates the resources that
 template.yaml declares, seeds the built-in characters, and serves the chat function's
-ASGI app with uvicorn exactly as the Lambda Web Adapter runs it. Ctrl-C stops every
-process it started, snapshotting moto's in-memory data to ``<data_dir>/moto`` first so the
-next start restores it (infra/local/snapshot.py).
+ASGI app with uvicorn exactly as the Lambda Web Adapter runs it. One runner owns a data dir
+(a flock on ``<data_dir>/runner.lock``): a second start with the same data dir refuses. It
+supervises its children (one that dies is reported and restarted with backoff), snapshots
+moto's in-memory data to ``<data_dir>/moto`` periodically, and on SIGINT/SIGTERM/SIGHUP (any
+number of them) stops everything once, in order, snapshot first (infra/local/snapshot.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -19,22 +20,40 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infra.local import console
 from infra.local.services import (
+    CheckoutLock,
     ManagedProcess,
     free_port,
     moto_process,
     port_in_use,
     reap_recorded,
     record_processes,
+    recorded_runner,
     redis_process,
 )
-from infra.local.snapshot import SNAPSHOT_FILE, reset_if_inconsistent, restore_snapshot, save_snapshot
+from infra.local.snapshot import (
+    SNAPSHOT_FILE,
+    collect_snapshot,
+    reset_if_inconsistent,
+    restore_snapshot,
+    snapshot_digest,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from companion.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "companion"
+LEGACY_SNAPSHOT = "snapshot.restored.json"  # what runs before periodic snapshots kept after a restore
+WARMUP_USER = "local-warmup"  # the reserved user whose turn warms the chat function; its history is deleted
+MAX_RESTART_DELAY_S = 30.0
+STABLE_AFTER_S = 60.0  # a child that has run this long starts its backoff afresh when it dies again
+
+
+class AlreadyRunning(SystemExit):
+    """Another live runner owns the data dir."""
 
 
 def _port_or_free(value: int) -> int:
@@ -86,8 +105,15 @@ async def ensure_memory_index(settings: Settings) -> None:
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
                  moto_port: int = 5000, opensearch_port: int = 9200, data_dir: Path | None = None,
-                 quiet: bool = False, sweep_interval_s: float = 60.0, api_port: int = 8001) -> None:
+                 quiet: bool = False, sweep_interval_s: float = 60.0, api_port: int = 8001,
+                 snapshot_interval_s: float = 30.0, warm_up: bool = True) -> None:
         self.sweep_interval_s = sweep_interval_s
+        self.snapshot_interval_s = snapshot_interval_s
+        self.warm_up = warm_up
+        self._lock = CheckoutLock(data_dir) if data_dir is not None else None
+        self._last_digest: str | None = None
+        self._next_snapshot = 0.0
+        self._restarts: dict[str, tuple[int, float]] = {}  # name -> (failed restarts, when to try next)
         self.api_port = _port_or_free(api_port)
         self.host, self.port = host, port
         self.redis_port, self.moto_port = _port_or_free(redis_port), _port_or_free(moto_port)
@@ -137,7 +163,20 @@ class LocalStack:
             raise SystemExit(f"port already in use: {', '.join(taken)}. Stop what holds it, or pick other ports "
                              "(PORT, API_PORT, REDIS_PORT, MOTO_PORT, OPENSEARCH_PORT).")
 
+    def _claim(self) -> None:
+        """Own the data dir, or refuse: a live runner's processes are never taken for leftovers."""
+        if self._lock is None or self._lock.acquire():
+            return
+        runner = recorded_runner(self._pids_file) if self._pids_file else None
+        who = f" (pid {runner['pid']})" if runner else ""
+        kill = f", or `kill {runner['pid']}`" if runner else ""
+        raise AlreadyRunning(
+            f"the local stack is already running{who} with data dir {self.data_dir}; nothing was stopped and "
+            f"its data is untouched. Use that one (stop it with Ctrl-C in its terminal{kill}), "
+            "or start another with its own --data-dir and ports.")
+
     def _start(self) -> None:
+        self._claim()
         if self._pids_file:
             left = reap_recorded(self._pids_file)
             if left:
@@ -186,7 +225,8 @@ class LocalStack:
         chat = ManagedProcess(
             "chat", [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ROOT / "functions" / "chat"),
                      "--host", self.host, "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown",
-                     "5"], self.port, env=self.env, log_path=self._logfile("chat"))
+                     "5"], self.port, env={**self.env, "WEB_ROOT": str(ROOT / "web")},  # the chat page at /
+            log_path=self._logfile("chat"))
         self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
         self._add(chat, timeout_s=60)
         # The HTTP API routes of template.yaml, each request invoking the memory API's Mangum handler.
@@ -202,20 +242,62 @@ class LocalStack:
             env=self.env, log_path=self._logfile("worker"))
         self._log(f"starting the memory worker poller and the session sweeper (every {self.sweep_interval_s:.0f} s)")
         self._add(worker)
+        if self.data_dir is not None:
+            self._save_snapshot()  # from now on a kill always finds a snapshot of this run
+        if self.warm_up:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run one turn for a reserved user, so the first real turn finds the embedding model loaded
+        and the index searched once (a cold recall times out), then delete what the turn stored."""
+        import httpx
+        from companion.auth import issue_token
+
+        token = issue_token(self.env["JWT_SECRET"], WARMUP_USER, ttl_s=600)
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.monotonic()
+        try:
+            with httpx.Client(base_url=self.url, headers=headers, timeout=60) as http:
+                for _ in range(3):  # the first may still time out its recall while the model loads
+                    resp = http.post("/api/v1/chat/stream", json={"character_id": "xiaoyu", "message": "你好"})
+                    if "recall_timeout" not in resp.text:
+                        break
+                http.delete("/api/v1/chat/history", params={"character_id": "xiaoyu"}).raise_for_status()
+                httpx.post(f"http://{self.host}:{self.api_port}/api/v1/memory/recall", headers=headers,
+                           json={"character_id": "xiaoyu", "query": "你好"}, timeout=60)
+            self._forget_warm_up_keys()
+        except Exception as exc:  # best effort: a cold first turn is slower, not broken
+            self._log(f"warm-up failed ({exc}); the first turn may recall nothing")
+            return
+        self._log(f"warmed up the embedding model and the memory index in {time.monotonic() - started:.1f} s")
 
     def _snapshot_path(self) -> Path:
         assert self.data_dir is not None
         return self.data_dir / "moto" / SNAPSHOT_FILE
+
+    def _forget_warm_up_keys(self) -> None:
+        """The caches and counters of the warm-up turn (its rate-limit window, its memory bundle)."""
+        import redis
+
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        try:
+            keys = list(client.scan_iter(match=f"*{WARMUP_USER}*"))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
     def _restore_or_reset(self, settings: Settings) -> None:
         """Bring DynamoDB/S3 back from the last clean stop, or empty Redis/OpenSearch to match."""
         from infra.local.resources import TABLES
 
         path = self._snapshot_path()
+        if not path.exists() and path.with_name(LEGACY_SNAPSHOT).exists():
+            path = path.with_name(LEGACY_SNAPSHOT)  # the latest an older runner left: still better than nothing
         cleared = reset_if_inconsistent(path, settings.redis_url, settings.opensearch_url, settings.opensearch_index)
         if cleared:
-            self._log(f"no moto snapshot at {path} (the last run did not stop cleanly), so DynamoDB and S3 "
-                      f"start empty: cleared {' and '.join(cleared)} to match")
+            self._log(f"no moto snapshot at {path}, so DynamoDB and S3 start empty: cleared "
+                      f"{' and '.join(cleared)} to match")
         tables = [getattr(settings, attr) for attr in TABLES.values()]
         if path.exists():
             try:
@@ -227,27 +309,83 @@ class LocalStack:
             skipped = f"; skipped {', '.join(counts['skipped'])} (no longer created)" if counts["skipped"] else ""
             self._log(f"restored {counts['items']} items and {counts['objects']} objects from {path} "
                       f"({counts['requeued']} queued memory tasks left for the sweeper to resend){skipped}")
-            # Consumed: if this run is killed, Redis/OpenSearch move on without a newer snapshot, and
-            # restoring this one again would rewind the message log under them. Kept only as a backup.
-            path.replace(path.with_name("snapshot.restored.json"))
         self._snapshot_args = {"tables": tables, "buckets": [settings.archive_bucket], "region": settings.aws_region}
 
-    def _save_snapshot(self) -> None:
+    def _save_snapshot(self, *, if_changed: bool = False) -> None:
         if self._snapshot_args is None:  # never restored (start failed early): keep the old snapshot as is
             return
         path = self._snapshot_path()
         try:
-            counts = save_snapshot(self.env["AWS_ENDPOINT_URL"], path, **self._snapshot_args)
-        except Exception as exc:  # stopping the other processes matters more; next start resets instead
+            data = collect_snapshot(self.env["AWS_ENDPOINT_URL"], **self._snapshot_args)
+            digest = snapshot_digest(data)
+            if if_changed and digest == self._last_digest:
+                return
+            counts = write_snapshot(path, data)
+        except Exception as exc:  # stopping the other processes matters more; the last snapshot stays
             print(f"could not snapshot moto to {path}: {exc}", file=sys.stderr, flush=True)
             return
-        self._log(f"saved {counts['items']} items and {counts['objects']} objects to {path}")
+        self._last_digest = digest
+        if not if_changed:
+            self._log(f"saved {counts['items']} items and {counts['objects']} objects to {path}")
+
+    def supervise_once(self) -> None:
+        """One round of the runner's watch: restart children that died, snapshot moto when due."""
+        now = time.monotonic()
+        for proc in self.procs:
+            if not proc.running:
+                self._revive(proc, now)
+        moto = next((p for p in self.procs if p.name == "moto"), None)
+        if self.data_dir is not None and moto is not None and moto.running and now >= self._next_snapshot:
+            self._next_snapshot = now + self.snapshot_interval_s
+            self._save_snapshot(if_changed=True)
+
+    def _revive(self, proc: ManagedProcess, now: float) -> None:
+        failures, next_at = self._restarts.get(proc.name, (0, 0.0))
+        if next_at == 0.0:  # just noticed
+            if now - proc.started_mono >= STABLE_AFTER_S:
+                failures = 0
+            code = proc.proc.returncode if proc.proc is not None else None
+            delay = min(MAX_RESTART_DELAY_S, 2.0 ** failures)
+            print(f"{proc.name} exited (code {code}); restarting it in {delay:.0f} s "
+                  f"(see {self._logfile(proc.name) or 'its log'})", file=sys.stderr, flush=True)
+            self._restarts[proc.name] = (failures, now + delay)
+            return
+        if now < next_at:
+            return
+        try:
+            proc.start(timeout_s=60)
+            if proc.name == "moto":
+                self._refill_moto()
+        except Exception as exc:
+            proc.stop()
+            failures += 1
+            delay = min(MAX_RESTART_DELAY_S, 2.0 ** failures)
+            print(f"could not restart {proc.name} ({exc}); trying again in {delay:.0f} s", file=sys.stderr,
+                  flush=True)
+            self._restarts[proc.name] = (failures, time.monotonic() + delay)
+            return
+        self._restarts[proc.name] = (failures + 1, 0.0)
+        if self._pids_file:
+            record_processes(self._pids_file, self.procs)
+        self._log(f"{proc.name} is back")
+
+    def _refill_moto(self) -> None:
+        """A restarted moto is empty: recreate the resources and restore the latest snapshot."""
+        from companion.config import Settings
+
+        from infra.local.resources import create_local_resources
+
+        create_local_resources(Settings())
+        if self.data_dir is not None:
+            self._restore_or_reset(Settings())
+        asyncio.run(seed_characters(self.env))
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
+        self._restarts.clear()
         for proc in reversed(self.procs):
             if proc.name == "moto" and proc.running:
                 # Reverse start order: the functions have stopped writing by now, moto still runs.
@@ -255,13 +393,17 @@ class LocalStack:
             proc.stop()
         self.procs.clear()
         self._snapshot_args = None
-        if self._pids_file:
+        if self._pids_file and self._lock is not None and self._lock._fd is not None:
             self._pids_file.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.release()
 
     def banner(self) -> str:
         api = f"http://{self.host}:{self.api_port}"
         return f"""
 Companion local stack is up.
+  Web page:    {self.url}/
+  Terminal:    uv run companion chat xiaoyu
   Chat URL:    {self.url}/api/v1/chat/stream
   Memory API:  {api}/api/v1/memory/facts?character_id=xiaoyu
   Dev token:   {self.token}
@@ -289,31 +431,51 @@ def main() -> None:
     parser.add_argument("--opensearch-port", type=int, default=int(os.environ.get("OPENSEARCH_PORT", 9200)))
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--token-file", type=Path, default=None, help="also write the dev token here")
+    parser.add_argument("--snapshot-interval", type=float,
+                        default=float(os.environ.get("LOCAL_SNAPSHOT_INTERVAL_S", 30)),
+                        help="seconds between moto snapshots while running (written only when data changed)")
     args = parser.parse_args()
+    console.install(args.data_dir / "logs" / "stack.log")
 
     stack = LocalStack(host=args.host, port=args.port, redis_port=args.redis_port, moto_port=args.moto_port,
-                       opensearch_port=args.opensearch_port, api_port=args.api_port, data_dir=args.data_dir)
+                       opensearch_port=args.opensearch_port, api_port=args.api_port, data_dir=args.data_dir,
+                       snapshot_interval_s=args.snapshot_interval,
+                       warm_up=os.environ.get("LOCAL_WARM_UP", "1") != "0")
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
         nonlocal stopping
-        if not stopping:
-            stopping = True
-            raise KeyboardInterrupt
+        if stopping:  # one stop, completed: later signals (a second Ctrl-C, uv's forward) only say so
+            print(f"{signal.Signals(signum).name}: already stopping, please wait", file=sys.stderr, flush=True)
+            return
+        stopping = True
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)  # the terminal went away: stop the children, which have their own sessions
+    # Set explicitly, SIGINT included: a shell starting `make dev &` leaves it ignored otherwise.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    code = 0
     try:
         stack.start()
         if args.token_file:
             args.token_file.write_text(stack.token)
         print(stack.banner(), flush=True)
-        while all(p.running for p in stack.procs):
+        while True:  # only a signal ends this: children that die are restarted
+            stack.supervise_once()
             time.sleep(0.5)
-        dead = [p.name for p in stack.procs if not p.running]
-        print(f"stopping: {', '.join(dead)} exited (see {args.data_dir}/logs)", file=sys.stderr)
     except KeyboardInterrupt:
+        stopping = True
         print("\nstopping the local stack…", flush=True)
+    except AlreadyRunning as exc:
+        stopping = True
+        print(exc, file=sys.stderr, flush=True)
+        code = 3
+    except BaseException:
+        stopping = True
+        raise
     finally:
-        with contextlib.suppress(KeyboardInterrupt):
-            stack.stop()
+        stopping = True
+        stack.stop()
+        if code == 0:
+            print("stopped", flush=True)
+    raise SystemExit(code)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
+import redis
 
 from infra.local.services import free_port, wait_for_port
 
@@ -133,56 +136,194 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
     assert any(i["sk"]["S"] == names[0]["sk"]["S"] for i in snapshot["tables"]["companion-memory"])
 
 
-def _start_stack(tmp_path: Path, ports: tuple[int, ...], *, after: set[int] = frozenset()) -> subprocess.Popen[str]:
-    """Start the stack; ``after``: processes of an earlier run that must be gone before its ports count."""
+def _launch(tmp_path: Path, ports: tuple[int, ...], *, ignore_sigint: bool = False) -> subprocess.Popen[str]:
+    """Start the runner as `make dev` does, with its own ports and data dir (never /work/main/.local)."""
     port, redis_port, moto_port, os_port, api_port = ports
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
-    proc = subprocess.Popen(
+    env["LOCAL_SNAPSHOT_INTERVAL_S"] = "1"
+    token_file = tmp_path / "token"
+    token_file.unlink(missing_ok=True)
+    # `make dev &` from a non-interactive shell: the runner inherits SIGINT ignored.
+    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    return subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
          "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--api-port", str(api_port),
-         "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while any(_alive(p) for p in after) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-    assert [p for p in after if _alive(p)] == []  # the old run's processes no longer hold the ports
-    wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
-    wait_for_port(api_port, timeout_s=60, proc=proc)  # type: ignore[arg-type]
-    return proc
+         "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec)
 
 
-def test_a_killed_stacks_leftovers_are_stopped_by_the_next_start_and_sighup_stops_cleanly(tmp_path: Path) -> None:
-    """SIGKILL leaves the children running (each has its own session); the next `make dev` with the
-    same data dir stops them instead of talking to them, and a closed terminal (SIGHUP) stops all."""
-    ports = tuple(free_port() for _ in range(5))
-    first = _start_stack(tmp_path, ports)
-    pids = tmp_path / "data" / "pids.json"
-    deadline = time.monotonic() + 30  # all six started: redis, moto, emulator, chat, memory API, worker
-    while time.monotonic() < deadline and len(json.loads(pids.read_text() or "[]")) < 6:
-        time.sleep(0.1)
-    orphans = _children(first.pid)
-    assert len(orphans) >= 6
-    first.kill()
-    first.wait(timeout=10)
-    assert any(_alive(p) for p in orphans)  # still serving the ports
+def _wait_up(tmp_path: Path, proc: subprocess.Popen[str], reaper: set[int]) -> str:
+    """The token file is written once the stack is up (warmed up too): returns the dev token."""
+    token_file = tmp_path / "token"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (token_file.exists() and token_file.read_text()):
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.2)
+    reaper.update(_children(proc.pid))
+    return token_file.read_text()
 
-    second = _start_stack(tmp_path, ports, after=orphans)
-    try:
-        assert second.poll() is None
-        children = _children(second.pid)
-    finally:
-        second.send_signal(signal.SIGHUP)
-        try:
-            out, _ = second.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            second.kill()
-            raise
-    assert "previous run left behind" in out
-    deadline = time.monotonic() + 10
+
+def _recorded(tmp_path: Path) -> dict[str, int]:
+    data = json.loads((tmp_path / "data" / "pids.json").read_text())
+    return {row["name"]: row["pid"] for row in data["processes"]}
+
+
+def _turn(http: httpx.Client, port: int, token: str, message: str) -> dict:
+    resp = http.post(f"http://127.0.0.1:{port}/api/v1/chat/stream", headers={"Authorization": f"Bearer {token}"},
+                     json={"character_id": "xiaoyu", "message": message})
+    assert resp.status_code == 200, resp.text
+    return json.loads(resp.text.strip().split("\n\n")[-1].split("data: ", 1)[1])
+
+
+def _facts(http: httpx.Client, api_port: int, token: str) -> str:
+    resp = http.get(f"http://127.0.0.1:{api_port}/api/v1/memory/facts", headers={"Authorization": f"Bearer {token}"},
+                    params={"character_id": "xiaoyu"})
+    assert resp.status_code == 200, resp.text
+    return resp.text
+
+
+def _stopped(children: set[int]) -> list[int]:
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(_alive(p) for p in children):
         time.sleep(0.1)
-    assert [p for p in children if _alive(p)] == []
-    assert not (tmp_path / "data" / "pids.json").exists()
+    return [p for p in children if _alive(p)]
+
+
+@pytest.fixture()
+def reaper() -> Iterator[set[int]]:
+    """Process groups the test saw: whatever still runs at its end (a failed assertion) is stopped."""
+    seen: set[int] = set()
+    yield seen
+    for pid in seen:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_crash(tmp_path: Path,
+                                                                                   reaper: set[int]) -> None:
+    """Items 12-15 of issue 9 in one life of a data dir (three starts, to keep the suite short)."""
+    ports = tuple(free_port() for _ in range(5))
+    port, redis_port, _, _, api_port = ports
+    first = _launch(tmp_path, ports, ignore_sigint=True)
+    with httpx.Client(timeout=60) as http:
+        try:
+            token = _wait_up(tmp_path, first, reaper)
+            assert _turn(http, port, token, "你好，我叫小林")["done"] is True
+            end = http.post(f"http://127.0.0.1:{port}/api/v1/chat/sessions/xiaoyu/end",
+                            headers={"Authorization": f"Bearer {token}"})
+            assert end.status_code == 200
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "小林" not in _facts(http, api_port, token):
+                time.sleep(0.5)
+            assert "小林" in _facts(http, api_port, token)
+            children = _children(first.pid)
+            assert len(children) >= 6
+
+            # A second start in the same data dir refuses, stops nothing, and the first keeps serving.
+            other = tuple(free_port() for _ in range(5))
+            second = subprocess.run(
+                [sys.executable, "-m", "infra.local", "--port", str(other[0]), "--redis-port", str(other[1]),
+                 "--moto-port", str(other[2]), "--opensearch-port", str(other[3]), "--api-port", str(other[4]),
+                 "--data-dir", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+            assert second.returncode != 0
+            assert f"already running (pid {first.pid})" in second.stderr + second.stdout
+            assert all(_alive(p) for p in children) and first.poll() is None
+            assert "小林" in _facts(http, api_port, token)
+
+            # redis-server dies: reported, restarted, and the stack keeps serving.
+            old_redis = _recorded(tmp_path)["redis"]
+            os.kill(old_redis, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _recorded(tmp_path)["redis"] == old_redis:
+                time.sleep(0.2)
+            assert _recorded(tmp_path)["redis"] != old_redis and first.poll() is None
+            wait_for_port(redis_port, timeout_s=30)
+            assert _turn(http, port, token, "我回来了")["done"] is True
+            log = (tmp_path / "data" / "logs" / "stack.log").read_text()
+            assert "redis exited" in log and "redis is back" in log
+
+            # moto dies (its data lives in memory only): restarted, and filled from the latest snapshot.
+            old_moto = _recorded(tmp_path)["moto"]
+            os.kill(old_moto, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _recorded(tmp_path)["moto"] == old_moto:
+                time.sleep(0.2)
+            assert _recorded(tmp_path)["moto"] != old_moto and first.poll() is None
+            assert "小林" in _facts(http, api_port, token)
+            assert _turn(http, port, token, "还在吗")["done"] is True
+            children = _children(first.pid)
+            reaper.update(children)
+        finally:
+            # The terminal goes away (stdout closed), then Ctrl-C, and more signals while it stops: one complete stop.
+            first.stdout.close()  # type: ignore[union-attr]
+            first.send_signal(signal.SIGINT)
+            log_file = tmp_path / "data" / "logs" / "stack.log"
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and "stopping the local stack" not in log_file.read_text():
+                time.sleep(0.02)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):  # during the stop
+                first.send_signal(sig)
+                time.sleep(0.05)
+            try:
+                first.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                first.kill()
+                raise
+        assert first.returncode == 0
+        assert _stopped(children) == []
+        assert not (tmp_path / "data" / "pids.json").exists()
+        log = (tmp_path / "data" / "logs" / "stack.log").read_text()
+        assert "already stopping" in log and "saved " in log and log.rstrip().endswith("stopped")
+
+        # The next start has everything, and its first turn already recalls (warmed up, default budget).
+        again = _launch(tmp_path, ports)
+        try:
+            token = _wait_up(tmp_path, again, reaper)
+            assert "小林" in _facts(http, api_port, token)
+            done = _turn(http, port, token, "你还记得我叫什么吗？")
+            assert done["memories"] >= 1 and "recall_timeout" not in done["degraded"], done
+            _turn(http, port, token, "被杀之前的最后一句")
+            snapshot = tmp_path / "data" / "moto" / "snapshot.json"
+            deadline = time.monotonic() + 30  # the periodic snapshot (every second here) takes it
+            while time.monotonic() < deadline and "被杀之前的最后一句" not in snapshot.read_text(encoding="utf-8"):
+                time.sleep(0.3)
+            assert "被杀之前的最后一句" in snapshot.read_text(encoding="utf-8")
+            orphans = _children(again.pid)
+        finally:
+            again.kill()  # kill -9: no stop, no final snapshot, the children left running
+            again.wait(timeout=10)
+
+    # After the crash: leftovers stopped, moto restored from the periodic snapshot, Redis kept.
+    third = _launch(tmp_path, ports)
+    try:
+        token = _wait_up(tmp_path, third, reaper)
+        assert _stopped(orphans) == []
+        with httpx.Client(timeout=60) as http:
+            history = http.get(f"http://127.0.0.1:{api_port}/api/v1/chat/history",
+                               headers={"Authorization": f"Bearer {token}"}, params={"character_id": "xiaoyu"})
+            assert "被杀之前的最后一句" in history.text
+            assert "小林" in _facts(http, api_port, token)
+        kept = redis.Redis(port=redis_port)
+        assert any(b"dev-user" in k for k in kept.scan_iter()), "Redis was cleared"
+        # the warm-up turns of three starts left nothing of their reserved user behind
+        assert [k for k in kept.scan_iter() if b"local-warmup" in k] == []
+        kept.close()
+        ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[2]}", region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        for table in ddb.list_tables()["TableNames"]:
+            items = ddb.scan(TableName=table)["Items"]
+            assert [i for i in items if "local-warmup" in json.dumps(i)] == [], table
+        children = _children(third.pid)
+    finally:
+        third.send_signal(signal.SIGHUP)
+        try:
+            out, _ = third.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            third.kill()
+            raise
+    assert "previous run left behind" in out and "cleared" not in out
+    assert _stopped(children) == []
 
 
 def test_a_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, EventBridgeEvent, SQSEvent
+from companion.adapters.keys import task_group_id
 from companion.models import MemoryTask
 from samtranslator.yaml_helper import yaml_parse
 
@@ -79,7 +80,7 @@ def test_sqs_fifo_event_carries_memory_tasks() -> None:
         task = MemoryTask.model_validate_json(record.body)
         assert record.event_source == "aws:sqs"
         assert record.event_source_arn.endswith(".fifo")
-        assert record.attributes.message_group_id == task.group_id == f"{task.user_id}:{task.character_id}"
+        assert record.attributes.message_group_id == task_group_id(task.user_id, task.character_id)
         assert record.attributes.message_deduplication_id == task.task_id
         assert int(record.attributes.approximate_receive_count) >= 1
         assert task.messages and task.from_seq <= task.to_seq

@@ -231,9 +231,10 @@ def test_reset_only_without_a_snapshot(tmp_path: Path, own_redis: ManagedProcess
     r.close()
 
 
-def test_the_stack_restores_once_and_resets_after_a_kill(round_trip: RoundTrip, tmp_path: Path,
-                                                         own_redis: ManagedProcess, opensearch_url: str,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_stack_restores_the_latest_snapshot_and_keeps_redis(round_trip: RoundTrip, tmp_path: Path,
+                                                                  own_redis: ManagedProcess, opensearch_url: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A kill finds the latest (periodic) snapshot: it is restored and Redis is never cleared."""
     redis_url = f"redis://127.0.0.1:{own_redis.port}/0"
     settings = round_trip.settings.model_copy(update={"redis_url": redis_url, "opensearch_url": opensearch_url,
                                                       "opensearch_index": f"memory-{uuid.uuid4().hex[:8]}"})
@@ -248,18 +249,28 @@ def test_the_stack_restores_once_and_resets_after_a_kill(round_trip: RoundTrip, 
     stack.env = {"AWS_ENDPOINT_URL": round_trip.endpoint_b}
 
     stack._restore_or_reset(settings)
-    # Restored and consumed: a later kill must not bring this (by then stale) snapshot back.
-    assert not snapshot.exists() and snapshot.with_name("snapshot.restored.json").exists()
+    assert snapshot.exists()  # kept: the next start after a kill restores it (or a newer one)
     assert r.get("stm:u1:xiaoyu") == b"window"
     assert "restored 73 items and 2 objects" in capsys.readouterr().out
 
-    stack._save_snapshot()  # what stop() does before it stops moto
+    stack._save_snapshot()  # what start() does once everything runs, and stop() before it stops moto
     assert json.loads(snapshot.read_text())["tables"].keys() == set(_tables(settings))
     in_moto = sum(len(_scan(round_trip.endpoint_b, t)) for t in _tables(settings))  # 73, + built-ins if seeded
     assert f"saved {in_moto} items and 2 objects" in capsys.readouterr().out
 
-    snapshot.unlink()  # the next run was killed: no snapshot, Redis still has its data
+    # The periodic save rewrites the file only when the data changed.
+    before = snapshot.stat().st_mtime_ns
+    stack._save_snapshot(if_changed=True)
+    assert snapshot.stat().st_mtime_ns == before
+    ddb = boto3.client("dynamodb", endpoint_url=round_trip.endpoint_b, region_name="us-east-1")
+    ddb.put_item(TableName=settings.messages_table, Item={
+        "pk": {"S": "u1#xiaoyu"}, "sk": {"S": "MSG#000000000005"}, "content": {"S": "after the save"}})
+    stack._save_snapshot(if_changed=True)
+    saved = json.loads(snapshot.read_text())["tables"][settings.messages_table]
+    assert any(i.get("content", {}).get("S") == "after the save" for i in saved)
+
+    # The run is killed now: the next start restores that snapshot and keeps Redis as it is.
     stack._restore_or_reset(settings)
-    assert r.dbsize() == 0
-    assert "did not stop cleanly" in capsys.readouterr().out
+    assert r.get("stm:u1:xiaoyu") == b"window"
+    assert "cleared" not in capsys.readouterr().out
     r.close()

@@ -54,9 +54,54 @@ def test_hs256_round_trip_and_failures() -> None:
     with pytest.raises(Unauthorized) as exc:
         v.verify(f"Bearer {issue_token('s3cret', 'alice', ttl_s=-30)}")
     assert exc.value.code == "token_expired"
+
+
+SUBJECTS_FROM_PROVIDERS = [
+    "4f1c2b9e-6a7d-4e3b-9c1a-2d5e8f0a1b3c",  # Cognito
+    "auth0|5f1c2b9e6a7d4e3b9c1a2d5e",
+    "google-oauth2|109348753298475329847",
+    "ana.silva+companion@example.com",
+    "tenant:42#user/7",
+    "{braced}",
+    "用户-小雨",
+    "x" * 256,
+]
+
+
+@pytest.mark.parametrize("sub", SUBJECTS_FROM_PROVIDERS)
+def test_subjects_real_identity_providers_issue_are_accepted(sub: str) -> None:
+    v = TokenVerifier(Settings(jwt_secret="s3cret"))
+    assert v.verify(f"Bearer {issue_token('s3cret', sub)}") == sub
+
+
+@pytest.mark.parametrize("sub", ["", "   ", "x" * 257, "a\nb", "a\x00b", "a\x1fb", "a\x85b", "a\u2028b"])
+def test_empty_overlong_and_control_character_subjects_are_refused(sub: str) -> None:
+    v = TokenVerifier(Settings(jwt_secret="s3cret"))
     with pytest.raises(Unauthorized) as exc:
-        v.verify(f"Bearer {issue_token('s3cret', 'a#b')}")  # would break key layouts
+        v.verify(f"Bearer {issue_token('s3cret', sub)}")
     assert exc.value.code == "invalid_token"
+    assert str(exc.value) == "token subject is not a valid user id"
+
+
+def test_non_string_subject_is_refused() -> None:
+    token = jwt.encode({"sub": 12345, "exp": int(time.time()) + 60}, "s3cret", algorithm="HS256")
+    with pytest.raises(Unauthorized) as exc:
+        TokenVerifier(Settings(jwt_secret="s3cret")).verify(f"Bearer {token}")
+    assert exc.value.code == "invalid_token"
+
+
+@pytest.mark.parametrize(("token", "message"), [
+    (issue_token("other", "alice"), "token signature does not match"),
+    ("not.a.jwt", "token is malformed or cannot be verified"),
+    ("abc", "token is malformed or cannot be verified"),
+    (issue_token("s3cret", "alice", nbf=int(time.time()) + 3600), "token is not valid yet"),
+    (jwt.encode({"sub": "alice"}, "s3cret", algorithm="HS256"), "token lacks a required claim"),
+])
+def test_token_errors_are_told_in_the_projects_words(token: str, message: str) -> None:
+    with pytest.raises(Unauthorized) as exc:
+        TokenVerifier(Settings(jwt_secret="s3cret")).verify(f"Bearer {token}")
+    assert exc.value.code == "invalid_token"
+    assert str(exc.value) == message
 
 
 def test_rs256_via_jwks_with_issuer_and_audience(jwks_url: str) -> None:

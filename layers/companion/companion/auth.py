@@ -6,6 +6,8 @@ endpoint (e.g. a Cognito user pool) when ``JWT_JWKS_URL`` is set.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from functools import cached_property
 from typing import Any
@@ -66,11 +68,60 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token has expired", code="token_expired") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
-        sub = str(claims.get("sub") or "")
-        if not sub or len(sub) > 128 or any(ch in sub for ch in "#{}\n"):
+            # The library's reason names its internals; the client gets ours (the log keeps the cause).
+            raise Unauthorized(_reason(exc), code="invalid_token") from exc
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not valid_user_id(sub):
             raise Unauthorized("token subject is not a valid user id", code="invalid_token")
         return sub
+
+
+# Identity providers issue many forms (Cognito UUIDs, "auth0|…", "google-oauth2|…", e-mail
+# addresses, ids with ':' or '#'): all are data, encoded where they meet a separator
+# (adapters.keys). Only what no store or log line should hold is refused.
+MAX_USER_ID_CHARS = 256
+
+
+def valid_user_id(sub: str) -> bool:
+    if not sub.strip() or len(sub) > MAX_USER_ID_CHARS:
+        return False
+    for ch in sub:
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code <= 0xDFFF or ch in "\u2028\u2029":
+            return False  # control characters, lone surrogates, line separators
+    return True
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "token is not valid yet"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "token is not meant for this service"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "token was issued by an unknown issuer"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return "token lacks a required claim"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "token signature does not match"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "token is signed with an algorithm this service does not accept"
+    if isinstance(exc, jwt.PyJWKClientError):
+        return "token signing key could not be found"
+    return "token is malformed or cannot be verified"
+
+
+CURSOR_KEY_PURPOSE = b"companion-pagination-cursor-v1"
+
+
+def resolve_cursor_secret(settings: Settings) -> bytes:
+    """The key that signs pagination cursors: ``CURSOR_SECRET``, else one derived from the JWT
+    key (a cursor key never doubles as a token key), else the local development key."""
+    if settings.cursor_secret:
+        return settings.cursor_secret.encode("utf-8")
+    if settings.jwt_secret or settings.jwt_secret_param or settings.is_local:
+        base = resolve_secret(settings).encode("utf-8")
+        return hmac.new(base, CURSOR_KEY_PURPOSE, hashlib.sha256).digest()
+    raise RuntimeError("no cursor key configured: set CURSOR_SECRET")
 
 
 def issue_token(secret: str, user_id: str, *, ttl_s: int = 7 * 86400, **claims: Any) -> str:

@@ -22,7 +22,7 @@ from .adapters.redis_rate_limit import RedisRateLimiter
 from .adapters.redis_short_term import RedisShortTermStore
 from .adapters.s3_archive import S3ConversationArchive
 from .adapters.sqs_tasks import SqsTaskQueue
-from .auth import TokenVerifier
+from .auth import TokenVerifier, resolve_cursor_secret
 from .characters import CharacterService
 from .chat.service import ChatService, Recaller
 from .config import Settings, get_settings
@@ -106,10 +106,13 @@ def build_container(settings: Settings | None = None, *, recaller: Recaller | No
     queue = SqsTaskQueue(s.memory_queue_url, s.archive_bucket, payload_limit=s.sqs_payload_limit_bytes,
                          endpoint_url=endpoint)
     statuses = DynamoTaskStatusStore(s.tasks_table, endpoint_url=endpoint)
-    scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold)
+    scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold,
+                                    max_task_messages=s.memory_task_max_messages)
     chain = build_chain(s, redis, on_event=_observe_chain)
     limiter = RedisRateLimiter(redis)
-    memory_repo = CachedMemoryRepository(DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint), redis)
+    memory_repo = CachedMemoryRepository(
+        DynamoMemoryRepository(s.memory_table, endpoint_url=endpoint, cursor_secret=lambda: resolve_cursor_secret(s)),
+        redis)
     # A short client timeout: recall has its own budget and must not wait on a dead index.
     index = OpenSearchMemoryIndex(s.opensearch_url, s.opensearch_index, dim=s.embedding_dim,
                                   auth=s.opensearch_auth, region=s.aws_region, service=s.opensearch_service,

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    cursor_secret: str = ""  # signs pagination cursors; empty: derived from the JWT key (auth.resolve_cursor_secret)
+
+    # Browser access: the origins allowed by CORS (comma-separated; "*" = any), the same list
+    # template.yaml gives the Function URL and the HTTP API; and the web page's folder, served
+    # by the chat app at "/" when set (the local stack sets it; Lambda does not ship the page).
+    cors_allow_origins: str = "*"
+    web_root: str = ""
 
     # LLM chain; empty means the offline provider only
     llm_chain: list[ModelSpec] = Field(default_factory=list)
@@ -93,6 +100,18 @@ class Settings(BaseSettings):
     memory_segment_threshold: int = 20
     session_idle_minutes: int = 30
     sqs_payload_limit_bytes: int = 240_000
+    # Bounded work per memory task. The embedding model reads 512 tokens per pass; a longer text
+    # only costs more passes, so each document's embedding input is cut (stored text stays whole).
+    memory_embed_max_chars: int = 512
+    # The extraction prompt: each turn cut to a head and tail, the whole conversation bounded.
+    memory_extract_turn_max_chars: int = 4000
+    memory_extract_max_chars: int = 48_000
+    # A task holding more text than this is not processed: status "rejected" with the reason.
+    memory_task_max_chars: int = 400_000
+    memory_task_max_messages: int = 100
+    # The worker starts a task only while this much of the invocation is left (a bounded task's
+    # worst case); later records of the batch go back to the queue instead of timing out the batch.
+    memory_task_time_reserve_ms: int = 45_000
 
     # Recall
     # "always": search on every turn (the companion can bring memories up unasked; LoCoMo: intent

@@ -94,10 +94,6 @@ class MemoryTask(BaseModel):
     segment_s3_key: str | None = None
     created_at: float = Field(default_factory=now_s)
 
-    @property
-    def group_id(self) -> str:
-        return f"{self.user_id}:{self.character_id}"
-
 
 class RateDecision(BaseModel):
     allowed: bool

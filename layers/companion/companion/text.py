@@ -36,3 +36,16 @@ def estimate_tokens(text: str) -> int:
     cjk = len(_CJK.findall(text))
     rest = len(text) - cjk
     return max(1, cjk + (rest + 3) // 4)
+
+
+# Characters that show nothing: zero-width spaces and joiners, word joiners and invisible
+# operators, direction marks, the BOM, soft hyphen, Hangul fillers, variation selectors and
+# the Braille blank (a common "invisible" filler).
+_INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+              "\u2060-\u2064\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0")
+_BLANK = re.compile(f"[\\s{_INVISIBLE}]*")
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` holds nothing visible: only whitespace and invisible characters."""
+    return _BLANK.fullmatch(text) is not None

@@ -72,8 +72,12 @@ def build_worker(settings: Settings | None = None, *, refresh_index: bool | None
                          endpoint_url=endpoint)
     statuses = DynamoTaskStatusStore(s.tasks_table, endpoint_url=endpoint)
     generator = MemoryGenerator(segments=queue, records=records, index=index, archive=archive, embedder=emb,
-                                extractor=extractor_for(chain), statuses=statuses, telemetry=telemetry,
-                                refresh_index=s.is_local if refresh_index is None else refresh_index)
+                                extractor=extractor_for(chain, max_turn_chars=s.memory_extract_turn_max_chars,
+                                                        max_chars=s.memory_extract_max_chars),
+                                statuses=statuses, telemetry=telemetry,
+                                refresh_index=s.is_local if refresh_index is None else refresh_index,
+                                embed_max_chars=s.memory_embed_max_chars, task_max_chars=s.memory_task_max_chars,
+                                task_max_messages=s.memory_task_max_messages)
     return WorkerContainer(settings=s, chain=chain, embedder=emb, index=index, records=records, archive=archive,
                            queue=queue, statuses=statuses, generator=generator)
 
@@ -92,5 +96,6 @@ def build_sweeper(settings: Settings | None = None) -> SweeperContainer:
     queue = SqsTaskQueue(s.memory_queue_url, s.archive_bucket, payload_limit=s.sqs_payload_limit_bytes,
                          endpoint_url=endpoint)
     statuses = DynamoTaskStatusStore(s.tasks_table, endpoint_url=endpoint)
-    scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold)
+    scheduler = MemoryTaskScheduler(log, queue, statuses, threshold=s.memory_segment_threshold,
+                                    max_task_messages=s.memory_task_max_messages)
     return SweeperContainer(settings=s, message_log=log, scheduler=scheduler)

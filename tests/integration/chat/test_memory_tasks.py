@@ -106,3 +106,18 @@ async def test_sqs_down_keeps_the_task_and_the_sweeper_resends_it(client: ChatCl
     assert [(t.task_id, t.from_seq, t.to_seq) for t in sent] == [(task.task_id, 1, 2)]
     assert sent[0].messages[0].content == "something worth remembering"
     assert (await k.task_statuses.get(task.task_id) or {})["status"] == "queued"
+
+
+async def test_a_long_unprocessed_range_becomes_several_tasks_within_the_size_limit(client: ChatClient) -> None:
+    for i in range(4):
+        await client.say(f"message {i}", character_id="luna")  # 8 messages
+    k = client.container
+    scheduler = MemoryTaskScheduler(k.message_log, k.task_queue, k.task_statuses, threshold=1, max_task_messages=3)
+    first = await scheduler.schedule(client.user_id, "luna", "session_end", force=True)
+    assert first is not None and (first.from_seq, first.to_seq) == (1, 3)
+    s = k.settings
+    tasks = _tasks_for(s.memory_queue_url, s.aws_endpoint_url or "", client.user_id)
+    assert sorted((t.from_seq, t.to_seq) for t in tasks) == [(1, 3), (4, 6), (7, 8)]
+    assert all(len(t.messages) == t.to_seq - t.from_seq + 1 for t in tasks)
+    conv = await k.message_log.conversation(client.user_id, "luna")
+    assert conv is not None and int(conv["processed_upto"]) == 8

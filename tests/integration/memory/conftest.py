@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from companion.adapters.dynamodb_memory import DynamoMemoryRepository
+from companion.adapters.keys import task_group_id
 from companion.adapters.opensearch_index import OpenSearchMemoryIndex
 from companion.adapters.s3_archive import S3ConversationArchive
 from companion.config import ModelSpec, Settings
@@ -159,7 +160,7 @@ class Worker:
 
     def deliver(self, *tasks: MemoryTask) -> dict[str, Any]:
         return self.handle(sqs_event([t.model_dump_json() for t in tasks],
-                                     groups=[t.group_id for t in tasks]))
+                                     groups=[task_group_id(t.user_id, t.character_id) for t in tasks]))
 
     async def docs(self, user_id: str, memory_types: list[str] | None = None) -> list[dict[str, Any]]:
         await self.index.refresh()

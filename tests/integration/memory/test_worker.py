@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from companion.adapters import aws
+from companion.adapters.keys import task_group_id
 from companion.embeddings.factory import build_embedder
 
 from .conftest import conversation, extraction_json, make_task, sqs_event, user
@@ -95,7 +96,9 @@ async def test_batch_with_one_bad_task_fails_only_that_record(worker_for, memory
     bad_uid = user()
     bodies = [tasks[0].model_dump_json(), '{"task_id": "broken", "user_id": "' + bad_uid + '"}',
               tasks[1].model_dump_json()]
-    event = sqs_event(bodies, groups=[tasks[0].group_id, f"{bad_uid}:xiaoyu", tasks[1].group_id])
+    groups = [task_group_id(t.user_id, t.character_id) for t in (tasks[0], tasks[0], tasks[1])]
+    groups[1] = task_group_id(bad_uid, "xiaoyu")
+    event = sqs_event(bodies, groups=groups)
     resp = w.handle(event)
     assert resp["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["messageId"]}]
     for u in good:
@@ -109,7 +112,8 @@ async def test_same_group_after_a_failure_is_held_back_for_order(worker_for, mem
     uid = user()
     first = make_task(uid, conversation(uid, ["第一段", "好"]))
     second = make_task(uid, conversation(uid, ["第二段", "好"], start_seq=3))
-    event = sqs_event([first.model_dump_json(), second.model_dump_json()], groups=[first.group_id] * 2)
+    group = task_group_id(first.user_id, first.character_id)
+    event = sqs_event([first.model_dump_json(), second.model_dump_json()], groups=[group] * 2)
     resp = w.handle(event)
     assert [f["itemIdentifier"] for f in resp["batchItemFailures"]] == [r["messageId"] for r in event["Records"]]
     assert await w.docs(uid) == []
@@ -131,7 +135,7 @@ async def test_invalid_twice_fails_the_task_and_writes_nothing(worker_for, memor
     memory_llm.configure("extract-bad", json="definitely not json")
     uid = user()
     task = make_task(uid, conversation(uid, [CANONICAL, "好呀"]))
-    event = sqs_event([task.model_dump_json()], groups=[task.group_id])
+    event = sqs_event([task.model_dump_json()], groups=[task_group_id(task.user_id, task.character_id)])
     resp = w.handle(event)
     assert resp["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert len(memory_llm.requests("extract-bad")) == 2  # the call + one repair, no more
@@ -141,7 +145,8 @@ async def test_invalid_twice_fails_the_task_and_writes_nothing(worker_for, memor
 
     # The idempotency record was released: the redelivery is processed once the model behaves.
     memory_llm.configure("extract-bad", json=extraction_json())
-    assert w.handle(sqs_event([task.model_dump_json()], groups=[task.group_id])) == {"batchItemFailures": []}
+    group = task_group_id(task.user_id, task.character_id)
+    assert w.handle(sqs_event([task.model_dump_json()], groups=[group])) == {"batchItemFailures": []}
     assert len(await w.docs(uid, ["turn"])) == 2
 
 

@@ -172,7 +172,8 @@ async def test_export_has_everything_of_the_user_and_nothing_else(api: Api, seed
 async def test_errors_have_the_project_shape(api: Api) -> None:
     r = await api.http.get("/api/v1/memory/facts", params={"character_id": CH})
     assert r.status_code == 401 and set(r.json()["error"]) == {"code", "message"}
-    r = await api.http.post("/api/v1/memory/recall", content=b"{not json", headers=api.auth())
+    r = await api.http.post("/api/v1/memory/recall", content=b"{not json",
+                            headers={**api.auth(), "Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
     r = await api.call("GET", "/api/v1/memory/nothing-here")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

@@ -97,3 +97,69 @@ async def test_complete_puts_schema_in_system_and_reads_usage() -> None:
     result = await provider.complete([{"role": "user", "content": "extract"}], json_schema={"type": "object"})
     assert result.text == '{"a": 1}' and result.usage.prompt_tokens == 9 and not result.usage.estimated
     assert "JSON schema" in runtime.requests[0]["system"][0]["text"]
+
+
+class FailingRuntime:
+    """A bedrock-runtime client whose calls raise what botocore (or our own code) would raise."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def converse_stream(self, **request: object) -> dict:
+        raise self.error
+
+    def converse(self, **request: object) -> dict:
+        raise self.error
+
+
+def _client_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "ConverseStream")
+
+
+@pytest.mark.parametrize(("make_error", "fault"), [
+    (lambda: _client_error("ThrottlingException", 429), True),
+    (lambda: _client_error("ServiceUnavailableException", 503), True),
+    (lambda: _client_error("ModelTimeoutException", 408), True),
+    (lambda: _client_error("ValidationException", 400), False),
+    (lambda: _client_error("AccessDeniedException", 403), False),
+])
+async def test_botocore_errors_are_classified(make_error, fault: bool) -> None:  # type: ignore[no-untyped-def]
+    provider = BedrockProvider(ModelSpec(name="claude", provider="bedrock"), client=FailingRuntime(make_error()))
+    with pytest.raises(ProviderError) as info:
+        async for _ in provider.stream(Prompt(messages=[{"role": "user", "content": "hi"}])):
+            pass
+    assert info.value.provider_fault is fault
+    with pytest.raises(ProviderError) as info:
+        await provider.complete([{"role": "user", "content": "hi"}])
+    assert info.value.provider_fault is fault
+
+
+async def test_a_connection_error_is_a_provider_fault() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    runtime = FailingRuntime(EndpointConnectionError(endpoint_url="https://bedrock-runtime.example"))
+    provider = BedrockProvider(ModelSpec(name="claude", provider="bedrock"), client=runtime)
+    with pytest.raises(ProviderError) as info:
+        await provider.complete([{"role": "user", "content": "hi"}])
+    assert info.value.provider_fault and info.value.retryable
+
+
+async def test_an_error_of_our_own_is_not_dressed_as_the_providers() -> None:
+    provider = BedrockProvider(ModelSpec(name="claude", provider="bedrock"),
+                               client=FailingRuntime(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogate")))
+    with pytest.raises(UnicodeEncodeError):
+        async for _ in provider.stream(Prompt(messages=[{"role": "user", "content": "hi"}])):
+            pass
+
+
+def test_a_validation_event_in_the_stream_is_the_requests_fault() -> None:
+    events = [EVENTS[0], {"validationException": {"message": "input is too long"}}]
+    with pytest.raises(ProviderError) as info:
+        list(parse_converse_stream(events, "claude"))
+    assert not info.value.provider_fault and not info.value.retryable
+    with pytest.raises(ProviderError) as info:
+        list(parse_converse_stream([EVENTS[0], {"throttlingException": {"message": "slow down"}}], "claude"))
+    assert info.value.provider_fault

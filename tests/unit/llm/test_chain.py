@@ -82,9 +82,13 @@ async def test_first_token_timeout_fails_over() -> None:
     assert events[-1].model == "b"
 
 
-async def test_empty_reply_counts_as_failure() -> None:
-    events = await _run(_chain(Scripted("a", pieces=[]), Scripted("b")))
-    assert events[-1].model == "b"
+async def test_empty_reply_fails_over_without_counting_against_the_model() -> None:
+    empty = Scripted("a", pieces=[])
+    chain = _chain(empty, Scripted("b"), failure_threshold=1)
+    for _ in range(3):
+        events = await _run(chain)
+        assert events[-1].model == "b"
+    assert empty.calls == 3  # a well-formed empty answer is the request's outcome, not an outage
 
 
 async def test_mid_stream_failure_ends_with_error_and_no_failover() -> None:
@@ -92,7 +96,8 @@ async def test_mid_stream_failure_ends_with_error_and_no_failover() -> None:
     events = await _run(_chain(Scripted("a", fail_at=1), backup))
     assert [e.kind for e in events] == ["delta", "error"]
     assert _text(events) == "a-1 "
-    assert events[-1].model == "a" and "a broke" in (events[-1].error or "")
+    assert events[-1].model == "a" and events[-1].detail == "a broke" and events[-1].code == "model_error"
+    assert "broke" not in (events[-1].error or "")  # the user reads our words, the logs the provider's
     assert backup.calls == 0
 
 
@@ -100,7 +105,7 @@ async def test_idle_timeout_is_a_mid_stream_failure() -> None:
     backup = Scripted("b")
     events = await _run(_chain(Scripted("a", hang_at=1), backup, idle_timeout_s=0.05))
     assert [e.kind for e in events] == ["delta", "error"]
-    assert "idle timeout" in (events[-1].error or "")
+    assert "idle timeout" in events[-1].detail
     assert backup.calls == 0
 
 
@@ -154,3 +159,48 @@ async def test_complete_fails_over_and_raises_when_all_fail() -> None:
     assert result.model == "b"
     with pytest.raises(AllModelsFailed):
         await _chain(Scripted("a", fail_at=0)).complete([{"role": "user", "content": "x"}])
+
+
+@pytest.mark.parametrize("error", [
+    ProviderError("a: HTTP 400 content rejected", retryable=False, status=400),
+    ProviderError("a: HTTP 404 no such model", retryable=False, status=404),
+    UnicodeEncodeError("utf-8", "hi \ud800", 3, 4, "surrogates not allowed"),
+    RuntimeError("a bug of ours"),
+])
+async def test_failures_the_request_or_our_code_caused_never_open_the_breaker(error: Exception) -> None:
+    a, b = Scripted("a", fail_at=0, error=error), Scripted("b", fail_at=0, error=error)
+    store = InMemoryBreakerStore()
+    chain = LLMChain([a, b], store, first_token_timeout_s=0.2, idle_timeout_s=0.2, failure_threshold=1,
+                     open_seconds=60)
+    for _ in range(6):
+        events = await _run(chain)
+        assert [e.kind for e in events] == ["error"]  # no canned apology for an outage that is not happening
+        expected = "request_rejected" if isinstance(error, ProviderError) else "internal_error"
+        assert events[0].code == expected and events[0].error and "ud800" not in events[0].error
+    assert (a.calls, b.calls) == (6, 6)
+    assert not await store.is_open("a") and not await store.is_open("b")
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_provider_faults_open_the_breaker(status: int) -> None:
+    bad = Scripted("a", fail_at=0, error=ProviderError(f"a: HTTP {status}", status=status))
+    chain = _chain(bad, Scripted("b"), failure_threshold=2)
+    for _ in range(4):
+        assert (await _run(chain))[-1].model == "b"
+    assert bad.calls == 2
+
+
+async def test_a_model_down_and_a_refusal_give_the_canned_reply() -> None:
+    down = Scripted("a", fail_at=0, error=ProviderError("a: connection error"))
+    refuses = Scripted("b", fail_at=0, error=ProviderError("b: HTTP 400", retryable=False, status=400))
+    events = await _run(_chain(down, refuses))
+    assert _text(events) == "SORRY" and events[-1].model == "canned"
+
+
+async def test_complete_counts_only_provider_faults() -> None:
+    bug = Scripted("a", fail_at=0, error=KeyError("ours"))
+    chain = _chain(bug, failure_threshold=1)
+    for _ in range(3):
+        with pytest.raises(AllModelsFailed):
+            await chain.complete([{"role": "user", "content": "x"}])
+    assert bug.calls == 3

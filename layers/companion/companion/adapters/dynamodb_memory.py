@@ -1,7 +1,7 @@
 """Long-term memory records (profile facts, events, summaries) in the DynamoDB memory table.
 
-Layout (``MemoryTable``, pk = "{user}#{character}", one partition per conversation pair so
-one Query serves recall and the worker's merge):
+Layout (``MemoryTable``, pk = "{user}#{character}" from ``keys.partition_key``, ids encoded;
+one partition per conversation pair so one Query serves recall and the worker's merge):
 
 - ``sk = "EVENT#{event_id}"``                         an ``EventRecord``
 - ``sk = "FACT#{type}#{key}"``                         a ``FactRecord`` (one item per profile slot)
@@ -17,21 +17,21 @@ overwrite: ``save`` is idempotent. EVENT < FACT < SUMMARY sorts, so the worker's
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import StoreUnavailable
 from ..memory.records import EventRecord, FactRecord, SummaryRecord
+from .cursors import CursorSigner
 from .dynamodb_codec import DynamoTable, call, deserialize, serialize
+from .keys import partition_key
 
 FACT, EVENT, SUMMARY = "FACT#", "EVENT#", "SUMMARY#"
 Facts = dict[tuple[str, str], FactRecord]
 
 
 def memory_pk(user_id: str, character_id: str) -> str:
-    return f"{user_id}#{character_id}"
+    return partition_key(user_id, character_id)
 
 
 def fact_sk(type_: str, key: str) -> str:
@@ -77,23 +77,23 @@ def from_item(item: dict[str, Any]) -> FactRecord | EventRecord | SummaryRecord 
     return model.model_validate({k: v for k, v in item.items() if k in model.model_fields})
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as exc:
-        raise ValueError("invalid cursor") from exc
-    if not isinstance(key, dict):
-        raise ValueError("invalid cursor")
-    return key
-
-
 class DynamoMemoryRepository(DynamoTable):
+    def __init__(self, table: str, endpoint_url: str | None = None, *,
+                 cursor_secret: Callable[[], bytes] | None = None) -> None:
+        """``cursor_secret`` gives the key that signs pagination cursors; it is called on the first
+        paginated read only (it may read a secret store). Without it, cursors cannot be made."""
+        super().__init__(table, endpoint_url)
+        self._cursor_secret = cursor_secret
+        self._signer: CursorSigner | None = None
+
+    @property
+    def cursors(self) -> CursorSigner:
+        if self._signer is None:
+            if self._cursor_secret is None:
+                raise RuntimeError("this repository was built without a cursor key: pass cursor_secret")
+            self._signer = CursorSigner(self._cursor_secret())
+        return self._signer
+
     # -- reads ------------------------------------------------------------------------
 
     async def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
@@ -121,7 +121,8 @@ class DynamoMemoryRepository(DynamoTable):
                                 ExpressionAttributeValues=serialize(values))
         if newest:
             items, recent = await asyncio.gather(query, self._page(user_id, character_id, SUMMARY, newest, None,
-                                                                   newest_first=True, consistent=consistent))
+                                                                   newest_first=True, consistent=consistent,
+                                                                   with_cursor=False))
             items += recent[0]
         else:
             items = await query
@@ -139,16 +140,20 @@ class DynamoMemoryRepository(DynamoTable):
         return facts, events, sums
 
     async def _page(self, user_id: str, character_id: str, prefix: str, limit: int, cursor: str | None,
-                    newest_first: bool = False, consistent: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+                    newest_first: bool = False, consistent: bool = False,
+                    with_cursor: bool = True) -> tuple[list[dict[str, Any]], str | None]:
         kwargs: dict[str, Any] = dict(
             TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
             ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id), ":p": prefix}),
             Limit=max(1, min(limit, 1000)), ScanIndexForward=not newest_first, ConsistentRead=consistent)
-        start = _decode_cursor(cursor)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
+        pk = memory_pk(user_id, character_id)
+        scope = (pk, prefix, "desc" if newest_first else "asc")
+        if cursor:  # ValueError for a cursor this listing did not issue (the API answers 400)
+            kwargs["ExclusiveStartKey"] = serialize({"pk": pk, "sk": self.cursors.open(cursor, scope, prefix)})
         resp = await call(self._ddb.query, **kwargs)
-        return [deserialize(i) for i in resp.get("Items", [])], _encode_cursor(resp.get("LastEvaluatedKey"))
+        last = resp.get("LastEvaluatedKey")
+        nxt = self.cursors.issue(deserialize(last)["sk"], scope) if last and with_cursor else None
+        return [deserialize(i) for i in resp.get("Items", [])], nxt
 
     async def list_facts(self, user_id: str, character_id: str, limit: int = 100,
                          cursor: str | None = None) -> tuple[list[FactRecord], str | None]:
@@ -183,7 +188,8 @@ class DynamoMemoryRepository(DynamoTable):
         """Upsert records (deterministic keys: a replay overwrites). Returns items written."""
         sums = [summary] if isinstance(summary, SummaryRecord) else list(summary or [])
         by_key: dict[tuple[str, str], dict[str, Any]] = {}
-        for rec in [*facts, *events, *sums]:
+        records: list[FactRecord | EventRecord | SummaryRecord] = [*facts, *events, *sums]
+        for rec in records:
             item = to_item(rec)
             by_key[(item["pk"], item["sk"])] = item  # BatchWriteItem rejects duplicate keys
         await self._batch_write([{"PutRequest": {"Item": serialize(i)}} for i in by_key.values()])

@@ -1,31 +1,38 @@
 """The durable message log in DynamoDB, with per-conversation positions and the memory watermark.
 
-Layout (table ``MessagesTable``, pk = "{user}#{character}"):
+Layout (table ``MessagesTable``, pk = ``keys.partition_key``: "{user}#{character}", ids encoded):
 - ``sk = "CONV"``: the conversation record: ``next_seq`` (last assigned position),
   ``processed_upto`` (the memory watermark), ``session_id``, ``last_active_at`` and, while
   messages wait for memory generation, ``pending_shard`` (sparse GSI ``pending-index``
   that the sweeper queries instead of scanning).
-- ``sk = "MSG#{seq:012d}"``: one message.
+- ``sk = "MSG#{seq:012d}"``: one message, written only where no message is (never overwritten).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import StoreUnavailable
 from ..models import ChatMessage
 from ..ports import AppendResult
 from .dynamodb_codec import DynamoTable, call, deserialize, is_conditional_failure, serialize
+from .keys import partition_key
+
+logger = logging.getLogger(__name__)
 
 PENDING_SHARDS = 8
 CONV_SK = "CONV"
+POSITION_ATTEMPTS = 8
 
 
 def conv_pk(user_id: str, character_id: str) -> str:
-    return f"{user_id}#{character_id}"
+    return partition_key(user_id, character_id)
 
 
 def msg_sk(seq: int) -> str:
@@ -43,37 +50,80 @@ class DynamoMessageLog(DynamoTable):
 
     async def append(self, user_id: str, character_id: str, session_id: str,
                      messages: Sequence[ChatMessage]) -> AppendResult:
+        """Log ``messages``, in order, at fresh positions. A message never overwrites another:
+        each is written only where no item is, and one that finds its position taken takes a
+        new one (so do the messages after it). Raises StoreUnavailable when no free position
+        could be had, so the caller reports the turn degraded and keeps it."""
         if not messages:
             conv = await self.conversation(user_id, character_id) or {}
             return AppendResult([], int(conv.get("next_seq", 0)), int(conv.get("processed_upto", 0)))
         pk = conv_pk(user_id, character_id)
-        now = time.time()
+        pending = list(messages)
+        logged: list[ChatMessage] = []
+        floor = 0  # the last position written: later messages go above it, keeping the order
+        for attempt in range(POSITION_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0.0, 0.02 * attempt))
+            now = time.time()
+            attrs = await self._reserve(pk, user_id, character_id, session_id, len(pending), now)
+            last = int(attrs["next_seq"])
+            seq = last - len(pending) + 1
+            if seq <= floor:
+                continue  # the counter went back (a lost update in an emulator): take again
+            while pending:
+                m = pending[0].model_copy(update={"seq": seq, "session_id": session_id})
+                if not await self._put_new(pk, user_id, character_id, m, now):
+                    break
+                logged.append(m)
+                pending.pop(0)
+                floor, seq = seq, seq + 1
+            if not pending:
+                return AppendResult(logged, last, int(attrs.get("processed_upto", 0)))
+            # The counter handed out a position already used (an emulator whose ADD is not
+            # atomic, or a counter restored behind its messages).
+            logger.warning("message position taken, taking a new one",
+                           extra={"seq": seq, "attempt": attempt + 1, "pending": len(pending)})
+        raise StoreUnavailable("dynamodb: no free message position after retries")
+
+    async def _put_new(self, pk: str, user_id: str, character_id: str, m: ChatMessage, now: float) -> bool:
+        """Write ``m`` at its position if the position is free; False when another message holds it."""
+        try:
+            await call(self._ddb.put_item, TableName=self._table,
+                       Item=serialize(self._item(pk, user_id, character_id, m, now)),
+                       ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except Exception as exc:
+            if not is_conditional_failure(exc):
+                raise
+        # A retried request (e.g. after a read timeout) finds the item its first attempt wrote.
+        resp = await call(self._ddb.get_item, TableName=self._table, ConsistentRead=True,
+                          Key=serialize({"pk": pk, "sk": msg_sk(m.seq)}), ProjectionExpression="msg_id")
+        return deserialize(resp.get("Item", {})).get("msg_id") == m.msg_id
+
+    async def _reserve(self, pk: str, user_id: str, character_id: str, session_id: str, count: int,
+                       now: float) -> dict[str, Any]:
+        """Take ``count`` positions: the conversation record's counter, moved on atomically."""
         resp = await call(
             self._ddb.update_item, TableName=self._table, Key=serialize({"pk": pk, "sk": CONV_SK}),
             UpdateExpression=("SET last_active_at = :now, session_id = :sid, user_id = :u, character_id = :c,"
                               " pending_shard = :shard ADD next_seq :n, processed_upto :zero"),
             ExpressionAttributeValues=serialize({":now": now, ":sid": session_id, ":u": user_id,
                                                  ":c": character_id, ":shard": pending_shard(pk),
-                                                 ":n": len(messages), ":zero": 0}),
+                                                 ":n": count, ":zero": 0}),
             ReturnValues="UPDATED_NEW")
-        attrs = deserialize(resp["Attributes"])
-        last = int(attrs["next_seq"])
-        first = last - len(messages) + 1
-        logged = [m.model_copy(update={"seq": first + i, "session_id": session_id})
-                  for i, m in enumerate(messages)]
-        requests = []
-        for m in logged:
-            item: dict[str, Any] = {"pk": pk, "sk": msg_sk(m.seq), "user_id": user_id,
-                                    "character_id": character_id, **m.model_dump(exclude={"metadata"})}
-            if m.metadata:
-                item["metadata"] = m.metadata
-            if self._retention_s:
-                item["expires_at"] = int(now + self._retention_s)
-            requests.append({"PutRequest": {"Item": serialize(item)}})
-        await self._batch_write(requests)
-        return AppendResult(logged, last, int(attrs.get("processed_upto", 0)))
+        return deserialize(resp["Attributes"])
+
+    def _item(self, pk: str, user_id: str, character_id: str, m: ChatMessage, now: float) -> dict[str, Any]:
+        item: dict[str, Any] = {"pk": pk, "sk": msg_sk(m.seq), "user_id": user_id,
+                                "character_id": character_id, **m.model_dump(exclude={"metadata"})}
+        if m.metadata:
+            item["metadata"] = m.metadata
+        if self._retention_s:
+            item["expires_at"] = int(now + self._retention_s)
+        return item
 
     async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """Deletes only: messages are written by ``append``'s conditional puts."""
         for start in range(0, len(requests), 25):
             pending = {self._table: requests[start:start + 25]}
             for attempt in range(5):
@@ -83,8 +133,6 @@ class DynamoMessageLog(DynamoTable):
                     break
                 await asyncio.sleep(0.05 * 2 ** attempt)
             if pending:
-                from ..errors import StoreUnavailable
-
                 raise StoreUnavailable("dynamodb: unprocessed items after retries")
 
     async def history(self, user_id: str, character_id: str, limit: int = 50,

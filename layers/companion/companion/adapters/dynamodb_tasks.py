@@ -32,7 +32,8 @@ class DynamoTaskStatusStore(DynamoTable):
 
     async def by_status(self, status: str, *, older_than: float | None = None,
                         limit: int = 100) -> list[dict[str, Any]]:
-        cond, values = "#status = :s", {":s": status}
+        cond = "#status = :s"
+        values: dict[str, Any] = {":s": status}
         if older_than is not None:
             cond += " AND updated_at < :t"
             values[":t"] = older_than

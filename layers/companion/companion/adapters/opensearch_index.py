@@ -354,7 +354,7 @@ class OpenSearchMemoryIndex:
         """The raw turns at ``seqs`` (e.g. a hit's neighbours), ordered by position."""
         if not seqs:
             return []
-        extra = [{"terms": {"seq": sorted({int(s) for s in seqs})}}]
+        extra: list[dict[str, Any]] = [{"terms": {"seq": sorted({int(s) for s in seqs})}}]
         if session_id:
             extra.append({"term": {"session_id": session_id}})
         body = {"size": len(seqs), "_source": _SOURCE_FIELDS, "sort": [{"seq": "asc"}],

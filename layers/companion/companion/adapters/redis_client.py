@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .keys import redis_tag
+
 
 def create_redis(url: str, *, cluster: bool = False, timeout_s: float = 0.5) -> Any:
     if cluster:
@@ -22,8 +24,8 @@ def create_redis(url: str, *, cluster: bool = False, timeout_s: float = 0.5) -> 
 
 
 def conversation_tag(user_id: str, character_id: str) -> str:
-    """Hash tag putting one conversation's keys in one cluster slot."""
-    return "{" + f"{user_id}:{character_id}" + "}"
+    """Hash tag putting one conversation's keys in one cluster slot (ids encoded: see ``keys``)."""
+    return redis_tag(user_id, character_id)
 
 
 REDIS_ERRORS: tuple[type[BaseException], ...]

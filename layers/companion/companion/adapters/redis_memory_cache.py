@@ -94,7 +94,8 @@ class CachedMemoryRepository:
                    summary: SummaryRecord | Sequence[SummaryRecord] | None = None) -> int:
         written = await self.inner.save(facts=facts, events=events, summary=summary)
         sums = [summary] if isinstance(summary, SummaryRecord) else list(summary or [])
-        for pair in {(r.user_id, r.character_id) for r in [*facts, *events, *sums]}:
+        records: list[FactRecord | EventRecord | SummaryRecord] = [*facts, *events, *sums]
+        for pair in {(r.user_id, r.character_id) for r in records}:
             await self.invalidate(*pair)
         return written
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import StoreUnavailable
 from ..models import RateDecision
+from .keys import redis_tag_of
 from .redis_client import REDIS_ERRORS
 
 _SCRIPT = """
@@ -40,7 +41,7 @@ class RedisRateLimiter:
     async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
         try:
             allowed, retry, remaining = await self._script(
-                keys=[f"rate:{{{key}}}"], args=[time.time(), window_s, limit, uuid.uuid4().hex])
+                keys=["rate:" + redis_tag_of(key)], args=[time.time(), window_s, limit, uuid.uuid4().hex])
         except REDIS_ERRORS as exc:
             raise StoreUnavailable(f"redis: {exc}") from exc
         return RateDecision(allowed=bool(int(allowed)), retry_after_s=max(1, math.ceil(float(retry)))

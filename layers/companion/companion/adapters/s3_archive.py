@@ -1,6 +1,7 @@
 """Raw conversation segments archived to S3 (seed 002 §2.3 format).
 
-Key: ``conversations/{user}/{character}/{yyyy}/{mm}/{dd}/{session}.json`` as in the seed,
+Key: ``conversations/{user}/{character}/{yyyy}/{mm}/{dd}/{session}.json`` as in the seed (ids
+encoded by ``keys.encode_id``, so no id can reach into another user's prefix),
 where the date is the segment's first message (UTC). A session usually spans several
 memory tasks (every ``memory_segment_threshold`` messages, then the idle sweep), and S3
 has no append, so each task's segment gets its own object named after the session and
@@ -27,6 +28,7 @@ from typing import Any
 from ..models import ChatMessage
 from . import aws
 from .dynamodb_codec import call
+from .keys import encode_id, s3_prefix
 
 
 def _iso(ts: float) -> str:
@@ -35,7 +37,8 @@ def _iso(ts: float) -> str:
 
 def session_prefix(user_id: str, character_id: str, session_id: str, ts: float) -> str:
     d = datetime.fromtimestamp(ts, UTC)
-    return f"conversations/{user_id}/{character_id}/{d:%Y}/{d:%m}/{d:%d}/{session_id or 'nosession'}"
+    session = encode_id(session_id or "nosession")
+    return f"conversations/{s3_prefix(user_id, character_id)}{d:%Y}/{d:%m}/{d:%d}/{session}"
 
 
 def archive_key(user_id: str, character_id: str, session_id: str, ts: float, from_seq: int, to_seq: int) -> str:
@@ -96,7 +99,7 @@ class S3ConversationArchive:
 
     async def delete_for(self, user_id: str, character_id: str | None = None) -> int:
         """Delete a user's archives (one character, or all)."""
-        prefix = f"conversations/{user_id}/" + (f"{character_id}/" if character_id else "")
+        prefix = "conversations/" + s3_prefix(user_id, character_id or None)
         keys = await self.keys(prefix)
         for start in range(0, len(keys), 1000):
             await call(self._s3.delete_objects, Bucket=self._bucket,

@@ -8,10 +8,11 @@ from typing import Any
 from ..models import MemoryTask
 from . import aws
 from .dynamodb_codec import call
+from .keys import encode_id, s3_prefix, task_group_id
 
 
 def segment_key(task: MemoryTask) -> str:
-    return f"segments/{task.user_id}/{task.character_id}/{task.task_id}.json"
+    return f"segments/{s3_prefix(task.user_id, task.character_id)}{encode_id(task.task_id)}.json"
 
 
 class SqsTaskQueue:
@@ -39,7 +40,7 @@ class SqsTaskQueue:
                        ContentType="application/json")
             body = task.model_copy(update={"messages": [], "segment_s3_key": key}).model_dump_json()
         await call(self._sqs.send_message, QueueUrl=self._url, MessageBody=body,
-                   MessageGroupId=task.group_id, MessageDeduplicationId=task.task_id)
+                   MessageGroupId=task_group_id(task.user_id, task.character_id), MessageDeduplicationId=task.task_id)
 
     async def load_segment(self, task: MemoryTask) -> MemoryTask:
         """The task with its messages, fetching them from S3 when they travelled there."""

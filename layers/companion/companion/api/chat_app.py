@@ -18,7 +18,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -26,13 +25,20 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..bootstrap import Container, build_container
+from ..chat import sse
 from ..config import Settings
-from ..errors import AppError, ValidationFailed
+from ..errors import AppError, StoreUnavailable, ValidationFailed
 from ..observability import adopt_trace_header, logger, telemetry, tracer
-from .requests import parse_body
+from ..text import is_blank
+from .cors import add_cors
+from .errors import exception_handlers
+from .requests import ID_PATTERN, parse_body
+from .web import install_web
 
-ID_PATTERN = r"^[A-Za-z0-9_\-.:]{1,64}$"
 _ID = re.compile(ID_PATTERN)
+# How a stream's last event starts: a ``done`` message or an ``error`` event (see chat/sse.py).
+_DONE_PREFIX = sse.done().rsplit(b"}", 1)[0]
+_ERROR_PREFIX = b"event: error\n"
 
 
 class ChatRequest(BaseModel):
@@ -83,21 +89,31 @@ class _Correlation:
         await self.app(scope, receive, send_with_id)
 
 
-async def _app_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+def _ends_stream(chunk: bytes) -> bool:
+    return chunk.startswith(_DONE_PREFIX) or chunk.startswith(_ERROR_PREFIX)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+async def guarded(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The turn's SSE stream, always closed by a ``done`` or an ``error`` event.
 
-
-async def _unexpected(_: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error")
-    return JSONResponse({"error": {"code": "internal_error", "message": "something went wrong on our side"}},
-                        status_code=500)
+    The response has started (200) when the turn runs, so an exception can no longer become
+    an HTTP error: it becomes an ``error`` event, and the client never sees a stream that just stops.
+    """
+    ended = False
+    try:
+        async for chunk in stream:
+            ended = ended or _ends_stream(chunk)
+            yield chunk
+    except Exception as exc:
+        logger.exception("chat stream failed")
+        if ended:
+            return
+        if isinstance(exc, AppError):
+            yield sse.error(exc.message, code=exc.code)
+        elif isinstance(exc, StoreUnavailable):
+            yield sse.error("a data store is unavailable, please retry", code="store_unavailable")
+        else:
+            yield sse.error("the reply failed on our side, please try again", code="internal_error")
 
 
 def create_app(container: Container | None = None) -> Starlette:
@@ -126,7 +142,7 @@ def create_app(container: Container | None = None) -> Starlette:
         user_id = user_of(request)
         body = await parse_body(request, ChatRequest)
         message = body.message.strip()
-        if not message:
+        if is_blank(message):  # zero-width characters alone say nothing either
             raise AppError("message is empty", code="empty_message", status=400)
         limit = c().settings.max_message_chars
         if len(message) > limit:
@@ -138,7 +154,7 @@ def create_app(container: Container | None = None) -> Starlette:
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                async for chunk in c().chat.stream(turn):
+                async for chunk in guarded(c().chat.stream(turn)):
                     yield chunk
             finally:
                 telemetry.flush()
@@ -170,11 +186,14 @@ def create_app(container: Container | None = None) -> Starlette:
         telemetry.flush()
         return JSONResponse({"character_id": character_id, **result})
 
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        AppError: _app_error, HTTPException: _http_error, Exception: _unexpected}
-    return Starlette(
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = exception_handlers()
+    app = Starlette(
         routes=[Route("/health", health, methods=["GET"]),
                 Route("/api/v1/chat/stream", chat_stream, methods=["POST"]),
                 Route("/api/v1/chat/history", history, methods=["GET", "DELETE"]),
                 Route("/api/v1/chat/sessions/{character_id}/end", end_session, methods=["POST"])],
         middleware=[Middleware(_Correlation)], exception_handlers=handlers, lifespan=lifespan)
+    settings = container.settings if container else Settings()
+    add_cors(app, settings, "chat")
+    install_web(app, settings)
+    return app

@@ -1,34 +1,79 @@
-"""One error shape for every HTTP API: ``{"error": {"code", "message"}}`` with a fitting status."""
+"""One error shape for every HTTP API: ``{"error": {"code", "message"}}`` with a fitting status.
+
+Both apps install the same handlers: the chat function (Starlette) through
+``exception_handlers()``, the memory API (FastAPI) through ``install_error_handlers``.
+FastAPI is imported only inside the latter, so the chat function's cold start never pays for it.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..errors import AppError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import AppError, StoreUnavailable
 from ..observability import logger
+from .requests import describe_validation_errors
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def error_response(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None,
+                   details: Any = None) -> JSONResponse:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    return JSONResponse({"error": err}, status_code=status, headers=headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> Response:
+    # Any store an adapter could not reach, on any route: the caller may retry, nothing is wrong with the request.
+    logger.warning("store unavailable: %s", exc)
+    return error_response(503, "store_unavailable", "a data store is unavailable, please retry")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    route = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        return error_response(404, "not_found", f"there is no route {route}")
+    if exc.status_code == 405:
+        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+                              headers=exc.headers)
+    return error_response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+async def _request_validation(_: Request, exc: Exception) -> Response:
+    errors = exc.errors() if hasattr(exc, "errors") else []
+    return error_response(422, "invalid_request", "the request is not valid",
+                          details=describe_validation_errors(errors, located=True))
+
+
+def exception_handlers() -> dict[Any, Handler]:
+    """The handlers both apps use, most specific first (Starlette looks them up by the exception's MRO)."""
+    return {AppError: _app_error, StoreUnavailable: _store_unavailable, HTTPException: _http_error,
+            Exception: _unexpected}
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+    from fastapi.exceptions import RequestValidationError
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-        return JSONResponse({"error": {"code": "invalid_request", "message": "the request is not valid",
-                                       "details": details}}, status_code=422)
-
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return JSONResponse({"error": {"code": "internal_error", "message": "something went wrong on our side"}},
-                            status_code=500)
+    for exc_type, handler in exception_handlers().items():
+        app.add_exception_handler(exc_type, handler)
+    app.add_exception_handler(RequestValidationError, _request_validation)

@@ -35,16 +35,17 @@ from ..adapters.dynamodb_memory import from_item, sort_key
 from ..adapters.opensearch_index import TURN_CONTEXT_CHARS, MemoryDoc
 from ..bootstrap import Container, build_container
 from ..characters import BUILTIN_CHARACTERS
+from ..config import Settings
 from ..errors import AppError, Forbidden, NotFound, StoreUnavailable, Unavailable
-from ..memory.generation import MemoryGenerator, turn_id_at
+from ..memory.generation import MemoryGenerator, bounded_embedding_text, turn_id_at
 from ..memory.recall.service import MemoryRecaller
 from ..memory.records import EventRecord, FactRecord, FactVersion, SummaryRecord
 from ..models import Character, MemoryTask, RecalledMemory
 from ..observability import logger, telemetry
+from .cors import add_cors
 from .errors import install_error_handlers
-from .requests import parse_body
+from .requests import DATE_PATTERN, ID_PATTERN, VisibleText, parse_body
 
-ID_PATTERN = r"^[A-Za-z0-9_\-.:]{1,64}$"
 _ID = re.compile(ID_PATTERN)
 MAX_EXPORT_MESSAGES = 10_000
 PREVIEW_BUDGET_MS = 8000
@@ -59,7 +60,7 @@ OptCharQ = Annotated[str | None, Query(pattern=ID_PATTERN)]
 
 class RecallRequest(BaseModel):
     character_id: str = Field(pattern=ID_PATTERN)
-    query: str = Field(min_length=1, max_length=2000)
+    query: VisibleText = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=20)
     policy: Literal["intent", "always"] = "always"  # a preview searches even for small talk
     language: Literal["zh", "en"] | None = None
@@ -68,18 +69,18 @@ class RecallRequest(BaseModel):
 class ItemPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: str | None = Field(default=None, min_length=1, max_length=500)  # fact
-    title: str | None = Field(default=None, min_length=1, max_length=200)  # event
+    value: VisibleText | None = Field(default=None, min_length=1, max_length=500)  # fact
+    title: VisibleText | None = Field(default=None, min_length=1, max_length=200)  # event
     summary: str | None = Field(default=None, max_length=2000)  # event / summary
-    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")  # event
+    date: str | None = Field(default=None, pattern=DATE_PATTERN)  # event
     importance: int | None = Field(default=None, ge=0, le=10)  # event
-    content: str | None = Field(default=None, min_length=1, max_length=4000)  # turn
+    content: VisibleText | None = Field(default=None, min_length=1, max_length=4000)  # turn
 
 
 class CharacterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: VisibleText = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=10_000)
     personality: str = Field(default="", max_length=5_000)
     scenario: str = Field(default="", max_length=5_000)
@@ -94,7 +95,7 @@ class CharacterIn(BaseModel):
 class CardData(BaseModel):
     """Character Card V2 ``data`` (unknown fields such as creator notes are ignored)."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: VisibleText = Field(min_length=1, max_length=100)
     description: str = ""
     personality: str = ""
     scenario: str = ""
@@ -255,7 +256,9 @@ class MemoryAdmin:
 
     async def _write(self, doc: MemoryDoc) -> None:
         if self.c.embedder is not None:
-            doc.embedding = (await self.c.embedder.embed_passages([doc.embedding_text()]))[0]
+            # The same bounded text the worker embeds, so an edit gives the vector a task would.
+            text = bounded_embedding_text(doc, self.c.settings.memory_embed_max_chars)
+            doc.embedding = (await self.c.embedder.embed_passages([text]))[0]
         await self.index.bulk_upsert([doc], refresh=self.c.settings.is_local)
 
     async def delete(self, user_id: str, item_id: str, character_id: str | None) -> dict[str, Any]:
@@ -346,6 +349,7 @@ def create_app(container: Container | None = None) -> FastAPI:
 
     app = FastAPI(title="Companion memory API", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    add_cors(app, container.settings if container else Settings(), "memory")
 
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -512,8 +516,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     @app.put("/api/v1/characters/{character_id}")
     async def put_character(character_id: str, request: Request, authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
+        body = await parse_body(request, CharacterIn)  # a bad body is refused before any store is asked
         current = await owned(user_id, character_id)
-        body = await parse_body(request, CharacterIn)
         ch = current.model_copy(update={**body.model_dump(), "updated_at": time.time()})
         return character_view(await save_character(ch))
 

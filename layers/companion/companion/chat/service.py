@@ -146,7 +146,7 @@ class ChatService:
             persisted = True
             if failure is not None:
                 self.telemetry.count("StreamErrors")
-                yield sse.error(failure.error or "the model stopped unexpectedly", code="model_error")
+                yield sse.error(failure.error or "the model stopped unexpectedly", code=failure.code or "model_error")
                 return
             assert final is not None
             self.telemetry.millis("TurnLatency", (time.perf_counter() - started) * 1000)

@@ -47,18 +47,34 @@ class Completion(BaseModel):
     model: str
 
 
-class ProviderError(Exception):
-    """The provider failed (HTTP error, timeout, malformed stream)."""
+def is_provider_fault_status(status: int) -> bool:
+    """An HTTP answer that says the provider is failing (5xx) or overloaded (429)."""
+    return status == 429 or status >= 500
 
-    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None) -> None:
+
+class ProviderError(Exception):
+    """A model call failed: the provider itself, or the provider refusing this request.
+
+    ``provider_fault`` says which, and only provider faults count toward the model's
+    breaker (shared by every user): connection errors, timeouts, HTTP 5xx and 429, a broken
+    or malformed stream. A refusal of the request (HTTP 4xx other than 429, a content
+    filter, an empty but well-formed reply) is the request's fault: it fails this turn only.
+    Unset, it follows ``status``: no status (a transport or stream failure) is a provider fault.
+    ``retryable``: whether the same request may succeed when tried again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None,
+                 provider_fault: bool | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status  # HTTP status when the failure was an HTTP answer
+        self.provider_fault = (provider_fault if provider_fault is not None
+                               else status is None or is_provider_fault_status(status))
 
     @property
     def counts_against_model(self) -> bool:
-        """Whether the breaker should count this failure (a bad request is the caller's fault)."""
-        return self.status not in (400, 413, 422)
+        """Whether the breaker should count this failure."""
+        return self.provider_fault
 
 
 class LLMProvider(ABC):

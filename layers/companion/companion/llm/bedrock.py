@@ -15,13 +15,18 @@ from typing import Any
 
 from ..config import ModelSpec
 from ..text import estimate_tokens
-from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage
+from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage, is_provider_fault_status
 
 # Exception events a ConverseStream may carry instead of content.
 _STREAM_ERRORS = ("internalServerException", "modelStreamErrorException", "validationException",
                   "throttlingException", "serviceUnavailableException")
 _NOT_RETRYABLE = {"validationException", "ValidationException", "AccessDeniedException",
                   "ResourceNotFoundException"}
+# Error codes (compared lower-case) that mean Bedrock itself is failing or throttling, whatever
+# the HTTP status says; every other error code is a refusal of this request.
+_PROVIDER_FAULTS = {"throttlingexception", "serviceunavailableexception", "internalserverexception",
+                    "modelstreamerrorexception", "modeltimeoutexception", "modelnotreadyexception",
+                    "servicequotaexceededexception"}
 _END = object()
 
 
@@ -60,7 +65,8 @@ def parse_converse_stream(events: Iterable[dict[str, Any]], model: str = "bedroc
         for name in _STREAM_ERRORS:
             if name in event:
                 detail = event[name].get("message", "") if isinstance(event[name], dict) else ""
-                raise ProviderError(f"{model}: {name}: {detail}", retryable=name not in _NOT_RETRYABLE)
+                raise ProviderError(f"{model}: {name}: {detail}", retryable=name not in _NOT_RETRYABLE,
+                                    provider_fault=name.lower() in _PROVIDER_FAULTS)
         if "contentBlockDelta" in event:
             text = (event["contentBlockDelta"].get("delta") or {}).get("text")
             if text:
@@ -109,13 +115,23 @@ class BedrockProvider(LLMProvider):
             request["additionalModelRequestFields"] = dict(self.spec.extra_body)
         return request
 
-    def _error(self, exc: Exception) -> ProviderError:
-        code = ""
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict):
-            code = str((response.get("Error") or {}).get("Code", ""))
-        return ProviderError(f"{self.name}: {code or type(exc).__name__}: {exc}",
-                             retryable=code not in _NOT_RETRYABLE)
+    def _error(self, exc: Exception) -> Exception:
+        """botocore's error as a classified ``ProviderError``; any other exception is ours and stays as it is."""
+        if isinstance(exc, ProviderError):
+            return exc
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        if isinstance(exc, HTTPClientError | BotoConnectionError):  # timeouts, connection errors
+            return ProviderError(f"{self.name}: connection error: {type(exc).__name__}", retryable=True)
+        if not isinstance(exc, ClientError):
+            return exc  # parameter validation, encoding, our bugs: never the provider's fault
+        response: Any = exc.response if isinstance(exc.response, dict) else {}
+        code = str((response.get("Error") or {}).get("Code", ""))
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        fault = code.lower() in _PROVIDER_FAULTS or (isinstance(status, int) and is_provider_fault_status(status))
+        return ProviderError(f"{self.name}: {code or type(exc).__name__}: {exc}", retryable=code not in _NOT_RETRYABLE,
+                             status=status if isinstance(status, int) else None, provider_fault=fault)
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[StreamChunk]:
         max_tokens = min(prompt.max_tokens, self.spec.max_tokens) if self.spec.max_tokens else prompt.max_tokens
@@ -177,7 +193,10 @@ class BedrockProvider(LLMProvider):
         try:
             response = await asyncio.to_thread(lambda: self._bedrock().converse(**request))
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+            if error is exc:
+                raise
+            raise error from exc
         return completion_from_converse(response, self.name, messages)
 
 

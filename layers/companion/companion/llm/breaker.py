@@ -19,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ..ports import BreakerStateStore
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +128,7 @@ class ResilientBreakerStore:
     def shared_available(self) -> bool:
         return time.monotonic() >= self._down_until
 
-    async def _shared(self, op: str, coro):  # type: ignore[no-untyped-def]
+    async def _shared(self, op: str, coro: Coroutine[Any, Any, T]) -> T | None:
         if not self.shared_available:
             coro.close()
             return None

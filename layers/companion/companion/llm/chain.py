@@ -1,12 +1,21 @@
 """The model chain: first healthy model answers, failover only before the first token.
 
 - Providers are tried in order; a model whose breaker is open is skipped.
-- Before any text arrives, a first-token timeout, an HTTP or connection error, a
-  malformed or empty stream records a breaker failure and moves on to the next model.
+- Before any text arrives, any failure moves on to the next model. Only a failure of the
+  provider itself (a first-token timeout, a connection error, HTTP 5xx or 429, a broken or
+  malformed stream: ``ProviderError.provider_fault``) records a breaker failure. The breaker is
+  shared by every user, so a failure the request caused (the provider refused it: HTTP 4xx,
+  a content filter, an empty reply; or text it cannot encode) or our own code raised never
+  counts: one user's requests cannot open it for everyone.
 - Once text has been yielded, a failure (including an idle gap longer than
   ``idle_timeout_s``) ends the reply with an ``error`` event after the partial text:
   text already shown to the user is never repeated or restarted by another model.
-- All models failed or open → the character's canned apology, ``model="canned"``.
+- All models failed or open → the character's canned apology, ``model="canned"``, when a
+  model was down or skipped (trying again later may work). When every model that was
+  tried failed because of the request or of our code, nothing is wrong with the models: the
+  turn ends with an ``error`` event (``code`` ``request_rejected`` or ``internal_error``)
+  instead, so the user learns this message could not be answered rather than reading an
+  apology for an outage that is not happening.
 
 Metrics stay out of this module: ``on_event`` receives ``ChainNotice``s and the app
 turns them into metrics/logs.
@@ -37,8 +46,9 @@ class ChainEvent:
     """One event of a streamed reply.
 
     ``delta``: a piece of text. ``done``: the reply is complete (usage, model, latency).
-    ``error``: the model failed after some text was sent; the partial text stands
-    (``error`` says why, ``usage`` is estimated from the partial text).
+    ``error``: the model failed after some text was sent (the partial text stands, ``usage``
+    is estimated from it), or no model could answer this request (no text). ``error`` is a
+    message for the user, ``code`` says why in machine terms, ``detail`` is for the logs.
     ``first_token_ms`` counts from the start of ``stream`` (failovers included).
     """
 
@@ -49,6 +59,8 @@ class ChainEvent:
     failovers: int = 0
     first_token_ms: float | None = None
     error: str | None = None
+    code: str | None = None
+    detail: str = ""
 
 
 NoticeKind = Literal["failover", "breaker_open", "breaker_skip", "first_token", "mid_stream_error",
@@ -66,6 +78,16 @@ class ChainNotice:
 
 
 ChainObserver = Callable[[ChainNotice], Any]
+
+# What the user reads in an ``error`` event (the provider's own words stay in the logs).
+MID_STREAM_MESSAGE = "the model stopped before finishing the reply"
+REJECTED_MESSAGE = "the model could not answer this message; try rephrasing it"
+INTERNAL_MESSAGE = "the reply failed on our side, please try again"
+
+
+def is_provider_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` says the provider itself failed (counts toward its breaker)."""
+    return isinstance(exc, TimeoutError) or (isinstance(exc, ProviderError) and exc.provider_fault)
 
 
 class AllModelsFailed(ProviderError):
@@ -112,7 +134,7 @@ class LLMChain:
         return ok
 
     async def _failure(self, model: str, exc: BaseException) -> None:
-        if isinstance(exc, ProviderError) and not exc.counts_against_model:
+        if not is_provider_fault(exc):
             return
         try:
             opened = await self.breaker.record_failure(model, self.failure_threshold, self.open_seconds)
@@ -133,8 +155,11 @@ class LLMChain:
     async def stream(self, prompt: Prompt, *, canned: str) -> AsyncIterator[ChainEvent]:
         started = time.monotonic()
         failovers = 0
+        failures: list[BaseException] = []
+        skipped = False
         for provider in self.providers:
             if not await self._allowed(provider.name):
+                skipped = True
                 continue
             attempt_start = time.monotonic()
             deadline = attempt_start + self.first_token_timeout_s
@@ -161,22 +186,26 @@ class LLMChain:
                         yield ChainEvent("delta", chunk.text, provider.name, failovers=failovers,
                                          first_token_ms=first_token_ms)
                 if not parts:
-                    raise ProviderError(f"{provider.name}: empty reply")
+                    # The stream ended properly with nothing in it: the model's answer to this request.
+                    raise ProviderError(f"{provider.name}: empty reply", provider_fault=False)
             except Exception as exc:
                 failure: BaseException = exc
                 if isinstance(exc, TimeoutError):
                     stage = "idle" if parts else "first-token"
                     failure = ProviderError(f"{provider.name}: {stage} timeout")
+                elif not isinstance(exc, ProviderError):
+                    log.exception("model %s: unexpected error in our code", provider.name)
                 await self._failure(provider.name, failure)
                 if parts:
                     # Mid-stream: the user already has part of this model's reply.
                     self._notify("mid_stream_error", provider.name, _describe(failure))
                     yield ChainEvent("error", model=provider.name, failovers=failovers,
-                                     first_token_ms=first_token_ms, error=_describe(failure),
-                                     usage=_estimate(prompt, parts))
+                                     first_token_ms=first_token_ms, error=MID_STREAM_MESSAGE, code="model_error",
+                                     detail=_describe(failure), usage=_estimate(prompt, parts))
                     return
                 log.warning("model %s failed before the first token: %s", provider.name, _describe(failure))
                 self._notify("failover", provider.name, _describe(failure))
+                failures.append(failure)
                 failovers += 1
                 continue
             finally:
@@ -184,6 +213,14 @@ class LLMChain:
             await self._success(provider.name)
             yield ChainEvent("done", model=provider.name, usage=usage or _estimate(prompt, parts),
                              failovers=failovers, first_token_ms=first_token_ms)
+            return
+        if failures and not skipped and not any(is_provider_fault(f) for f in failures):
+            # Every model answered and refused this request (or our code failed): no outage to apologise for.
+            internal = any(not isinstance(f, ProviderError) for f in failures)
+            yield ChainEvent("error", model=self.providers[-1].name, failovers=failovers,
+                             error=INTERNAL_MESSAGE if internal else REJECTED_MESSAGE,
+                             code="internal_error" if internal else "request_rejected",
+                             detail="; ".join(_describe(f) for f in failures), usage=_estimate(prompt, []))
             return
         # Every model failed or is open: the character apologises in its own words.
         self._notify("canned", CANNED_MODEL)
@@ -209,6 +246,8 @@ class LLMChain:
             except Exception as exc:
                 failure: BaseException = (ProviderError(f"{provider.name}: timeout")
                                           if isinstance(exc, TimeoutError) else exc)
+                if not isinstance(failure, ProviderError):
+                    log.exception("model %s: unexpected error in our code", provider.name)
                 await self._failure(provider.name, failure)
                 errors.append(_describe(failure))
                 self._notify("failover", provider.name, _describe(failure))

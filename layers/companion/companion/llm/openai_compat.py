@@ -96,28 +96,36 @@ class OpenAICompatProvider(LLMProvider):
         raise ProviderError(f"{self.name}: HTTP {resp.status_code} {detail}".strip(),
                             retryable=_retryable_status(resp.status_code), status=resp.status_code)
 
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        # Encoded here, not by httpx, so text no model can take fails as what it is: the request's fault.
+        try:
+            return json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ProviderError(f"{self.name}: the prompt holds text that cannot be encoded as UTF-8",
+                                retryable=False, provider_fault=False) from exc
+
     def _transport_error(self, exc: httpx.HTTPError) -> ProviderError:
         kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
         return ProviderError(f"{self.name}: {kind}: {type(exc).__name__} {exc}", retryable=True)
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[StreamChunk]:
         max_tokens = min(prompt.max_tokens, self.spec.max_tokens) if self.spec.max_tokens else prompt.max_tokens
-        body = self._body(prompt.messages, max_tokens, prompt.temperature, stream=True)
+        content = self._encode(self._body(prompt.messages, max_tokens, prompt.temperature, stream=True))
         parts: list[str] = []
         usage: Usage | None = None
         try:
-            async with self._http().stream("POST", self.url, json=body, headers=self._headers()) as resp:
+            async with self._http().stream("POST", self.url, content=content, headers=self._headers()) as resp:
                 await self._raise_for_status(resp)
-                finished = False
+                finished: str | None = None
                 async for line in resp.aiter_lines():
                     data = _sse_data(line)
                     if data is None:
                         continue
                     if data == "[DONE]":
-                        finished = True
+                        finished = finished or "[DONE]"
                         break
-                    text, chunk_usage, done = self._parse_event(data)
-                    finished = finished or done
+                    text, chunk_usage, reason = self._parse_event(data)
+                    finished = finished or reason
                     if chunk_usage is not None:
                         usage = chunk_usage
                     if text:
@@ -125,6 +133,10 @@ class OpenAICompatProvider(LLMProvider):
                         yield StreamChunk(text=text)
                 if not finished:
                     raise ProviderError(f"{self.name}: stream ended without [DONE] or finish_reason")
+                if finished == "content_filter" and not parts:
+                    # The provider is well; it declined this content.
+                    raise ProviderError(f"{self.name}: the content filter declined the request",
+                                        retryable=False, provider_fault=False)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
         if usage is None:
@@ -132,8 +144,8 @@ class OpenAICompatProvider(LLMProvider):
                           completion_tokens=estimate_tokens("".join(parts)), estimated=True)
         yield StreamChunk(usage=usage)
 
-    def _parse_event(self, data: str) -> tuple[str, Usage | None, bool]:
-        """(delta text, usage if reported, whether a finish_reason was seen) of one SSE event."""
+    def _parse_event(self, data: str) -> tuple[str, Usage | None, str | None]:
+        """(delta text, usage if reported, the finish_reason if one was given) of one SSE event."""
         try:
             event = json.loads(data)
         except json.JSONDecodeError as exc:
@@ -143,14 +155,16 @@ class OpenAICompatProvider(LLMProvider):
         if event.get("error"):
             raise ProviderError(f"{self.name}: error in stream: {str(event['error'])[:200]}")
         usage = _usage(event.get("usage"))
-        text, done = "", False
+        text, reason = "", None
         for choice in event.get("choices") or []:
+            if not isinstance(choice, dict):
+                raise ProviderError(f"{self.name}: malformed stream event: {data[:120]!r}")
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if isinstance(content, str):
                 text += content
-            done = done or bool(choice.get("finish_reason"))
-        return text, usage, done
+            reason = reason or (str(choice["finish_reason"]) if choice.get("finish_reason") else None)
+        return text, usage, reason
 
     async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
                        max_tokens: int = 2048, temperature: float = 0.2) -> Completion:
@@ -164,8 +178,9 @@ class OpenAICompatProvider(LLMProvider):
             body["messages"] = [{"role": "system", "content": f"Answer with one JSON object matching this "
                                  f"JSON schema:\n{schema_text}"}, *messages]
             body["response_format"] = {"type": "json_object"}
+        content = self._encode(body)
         try:
-            resp = await self._http().post(self.url, json=body, headers=self._headers())
+            resp = await self._http().post(self.url, content=content, headers=self._headers())
             await self._raise_for_status(resp)
             payload = resp.json()
         except httpx.HTTPError as exc:

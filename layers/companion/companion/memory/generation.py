@@ -11,7 +11,8 @@ Steps (seed 002 §3, ARCHITECTURE "Long-term memory generation"):
    extractor when the chain is the offline model only;
 3. merge facts (by key, history kept) and events (near-duplicates merge), build the summary;
 4. embed every raw turn (read after the turn before it) + the summary + changed events/facts
-   in ONE batch;
+   in ONE batch, each document's embedding input bounded (``bounded_embedding_text``); a task
+   over the size limits is rejected before any of this, with its reason in the task table;
 5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last. The
    archive is a backup: when S3 fails the memory is still written, the task is marked
    ``degraded: ["archive"]`` and the ``Degraded.Archive`` metric counts it.
@@ -84,8 +85,10 @@ class Telemetry(Protocol):
     def millis(self, name: str, value: float) -> None: ...
 
 
-def extractor_for(chain: Any, *, max_tokens: int = 2048) -> Extractor:
-    """The rule-based extractor when every model of the chain is the offline one, else the LLM."""
+def extractor_for(chain: Any, *, max_tokens: int = 2048, max_turn_chars: int = 4000,
+                  max_chars: int = 48_000) -> Extractor:
+    """The rule-based extractor when every model of the chain is the offline one, else the LLM
+    (its prompt bounded: ``max_turn_chars`` per turn, about ``max_chars`` in all)."""
     from ..llm.offline import OfflineProvider
 
     providers = getattr(chain, "providers", [chain])
@@ -97,7 +100,8 @@ def extractor_for(chain: Any, *, max_tokens: int = 2048) -> Extractor:
 
     async def llm(messages: Sequence[ChatMessage], *, now: datetime,
                   known_facts: Sequence[Any] | None = None) -> ExtractionOutcome:
-        return await extract(chain, messages, now=now, known_facts=known_facts, max_tokens=max_tokens)
+        return await extract(chain, messages, now=now, known_facts=known_facts, max_tokens=max_tokens,
+                             max_turn_chars=max_turn_chars, max_chars=max_chars)
     return llm
 
 
@@ -110,6 +114,37 @@ def _turn_context(messages: Sequence[ChatMessage], i: int) -> dict[str, str]:
     if (prev.session_id or "") != (this.session_id or ""):
         return {}
     return {"context": prev.content[-TURN_CONTEXT_CHARS:]}
+
+
+def bounded_embedding_text(doc: MemoryDoc, limit: int) -> str:
+    """``doc.embedding_text()`` within ``limit`` characters. The model reads 512 tokens per pass and
+    a longer text only adds passes (minutes for a 100,000-character turn), so a long turn is cut,
+    not chunked: one turn keeps one vector, its head (where a message states its point) is what
+    k-NN matches, and BM25 still sees the whole turn in ``content``. The previous turn, the context,
+    keeps at most a quarter of the budget when the turn itself is long."""
+    text = doc.embedding_text()
+    if limit <= 0 or len(text) <= limit:
+        return text
+    context = str(doc.metadata.get("context") or "") if doc.memory_type == "turn" else ""
+    if not context:
+        return doc.content[:limit]
+    room = max(limit // 4, limit - 1 - len(doc.content))
+    context = context[-room:]
+    return f"{context}\n{doc.content[:limit - 1 - len(context)]}"
+
+
+class TaskTooLarge(Exception):
+    """A task holds more than the worker processes in one task; the reason is recorded, not retried."""
+
+
+def task_size_error(messages: Sequence[ChatMessage], *, max_chars: int, max_messages: int) -> str | None:
+    """Why the task is over the size limits, or None. Checked before any model work."""
+    chars = sum(len(m.content) for m in messages)
+    if max_messages > 0 and len(messages) > max_messages:
+        return f"task_too_large: {len(messages)} messages, the limit is {max_messages}"
+    if max_chars > 0 and chars > max_chars:
+        return f"task_too_large: {chars} characters in {len(messages)} messages, the limit is {max_chars}"
+    return None
 
 
 def turn_id(user_id: str, character_id: str, message: ChatMessage) -> str:
@@ -133,7 +168,7 @@ def archive_key_for(task: MemoryTask, messages: Sequence[ChatMessage]) -> str:
 @dataclass
 class GenerationReport:
     task_id: str
-    status: str  # completed | empty
+    status: str  # completed | empty | rejected (over the size limits: ``error`` says why)
     turns: int = 0
     facts: int = 0
     events: int = 0
@@ -148,6 +183,7 @@ class GenerationReport:
     archive_key: str = ""
     degraded: list[str] = field(default_factory=list)  # "archive": written without its S3 copy
     timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,7 +204,8 @@ class MemoryGenerator:
     def __init__(self, *, segments: SegmentLoader, records: MemoryRecords, index: MemoryIndexWriter,
                  archive: ConversationArchive, embedder: PassageEmbedder | None, extractor: Extractor,
                  statuses: TaskStatusStore | None = None, telemetry: Telemetry | None = None,
-                 refresh_index: bool = False) -> None:
+                 refresh_index: bool = False, embed_max_chars: int = 512, task_max_chars: int = 400_000,
+                 task_max_messages: int = 100) -> None:
         self._segments = segments
         self._records = records
         self._index = index
@@ -178,11 +215,21 @@ class MemoryGenerator:
         self._statuses = statuses
         self._telemetry = telemetry
         self._refresh = refresh_index  # tests/local: make documents searchable at once
+        self._embed_max_chars = embed_max_chars
+        self._task_max_chars = task_max_chars
+        self._task_max_messages = task_max_messages
 
     async def process(self, task: MemoryTask, *, attempt: int = 1) -> GenerationReport:
         await self._status(task.task_id, "processing", retries=max(0, attempt - 1))
         try:
             report = await self._process(task)
+        except TaskTooLarge as exc:
+            # Deleted from the queue, not redelivered: a retry would meet the same limit. The
+            # messages stay in the message log; the task table tells the operator why.
+            log.warning("memory task rejected", extra={"task_id": task.task_id, "error": str(exc)})
+            await self._status(task.task_id, "rejected", retries=max(0, attempt - 1), error=str(exc))
+            self._count("MemoryTaskRejected")
+            return GenerationReport(task_id=task.task_id, status="rejected", error=str(exc))
         except Exception as exc:
             await self._status(task.task_id, "failed", retries=max(0, attempt - 1),
                                error=f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -208,6 +255,9 @@ class MemoryGenerator:
                           key=lambda m: (m.seq, m.timestamp))
         if not messages:
             return GenerationReport(task_id=task.task_id, status="empty")
+        too_large = task_size_error(messages, max_chars=self._task_max_chars, max_messages=self._task_max_messages)
+        if too_large:
+            raise TaskTooLarge(too_large)
         facts, events, _ = await self._records.load(task.user_id, task.character_id, summaries=False)
         timer.lap("load")
         now = max(m.timestamp for m in messages)  # from the task, so a replay is identical
@@ -215,13 +265,15 @@ class MemoryGenerator:
                                       known_facts=list(facts.values()))
         timer.lap("extract")
         result = outcome.result
-        who = {"task_id": task.task_id, "now": now, "user_id": task.user_id, "character_id": task.character_id}
-        changed_facts = merge_facts(facts, result.facts, **who)
-        changed_events = merge_events(events, result.events, **who)
+        changed_facts = merge_facts(facts, result.facts, task_id=task.task_id, now=now, user_id=task.user_id,
+                                    character_id=task.character_id)
+        changed_events = merge_events(events, result.events, task_id=task.task_id, now=now, user_id=task.user_id,
+                                      character_id=task.character_id)
         summary = build_summary(task, result, messages=messages) if result.summary.strip() else None
         docs = self._documents(task, messages, changed_facts, changed_events, summary)
         if self._embedder is not None:
-            vectors = await self._embedder.embed_passages([d.embedding_text() for d in docs])  # ONE batch
+            vectors = await self._embedder.embed_passages(  # ONE batch, each text bounded
+                [bounded_embedding_text(d, self._embed_max_chars) for d in docs])
             for doc, vec in zip(docs, vectors, strict=True):
                 doc.embedding = vec
         timer.lap("embed")

@@ -110,9 +110,9 @@ def merge_facts(existing: Mapping[tuple[str, str], FactRecord], new: Sequence[Ex
     """
     best: dict[tuple[str, str], ExtractedFact] = {}
     for fact in new:
-        k = (fact.type, fact.key)
-        if k not in best or fact.confidence >= best[k].confidence:
-            best[k] = fact
+        slot = (fact.type, fact.key)
+        if slot not in best or fact.confidence >= best[slot].confidence:
+            best[slot] = fact
     changed = []
     for k, fact in best.items():
         record = merge_fact(existing.get(k), fact, task_id=task_id, now=now, user_id=user_id,

@@ -22,29 +22,48 @@ log = logging.getLogger(__name__)
 
 def task_id_for(user_id: str, character_id: str, from_seq: int, to_seq: int) -> str:
     """Deterministic: a resend of the same range is deduplicated by SQS and by idempotency."""
-    raw = f"{user_id}\x1f{character_id}\x1f{from_seq}\x1f{to_seq}"
+    # The separator is escaped inside the ids, so no two pairs hash the same text (plain ids
+    # are unchanged by the escape and keep their task ids).
+    raw = "\x1f".join([_escape(user_id), _escape(character_id), str(from_seq), str(to_seq)])
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _escape(value: str) -> str:
+    return value.replace("%", "%25").replace("\x1f", "%1F")
 
 
 class MemoryTaskScheduler:
     def __init__(self, messages: MessageLog, queue: TaskQueue, statuses: TaskStatusStore, *,
-                 threshold: int = 20) -> None:
+                 threshold: int = 20, max_task_messages: int = 100) -> None:
         self._log = messages
         self._queue = queue
         self._statuses = statuses
         self.threshold = threshold
+        # A longer unprocessed range (e.g. after an outage of the queue) becomes several tasks, so
+        # no task is over the worker's size limit and none is rejected for it.
+        self.max_task_messages = max(1, max_task_messages)
 
     async def schedule(self, user_id: str, character_id: str, trigger: TaskTrigger, *,
                        force: bool = False) -> MemoryTask | None:
-        """Claim and publish the unprocessed range; None when there is nothing (or not enough) to do."""
+        """Claim and publish the unprocessed range, in tasks of at most ``max_task_messages``;
+        returns the first task, None when there is nothing (or not enough) to do."""
+        first, more = await self._schedule_one(user_id, character_id, trigger, force=force)
+        while more:
+            _, more = await self._schedule_one(user_id, character_id, trigger, force=True)
+        return first
+
+    async def _schedule_one(self, user_id: str, character_id: str, trigger: TaskTrigger, *,
+                            force: bool) -> tuple[MemoryTask | None, bool]:
+        """(the claimed task or None, whether unprocessed messages remain after it)."""
         conv = await self._log.conversation(user_id, character_id)
         if not conv:
-            return None
-        upto, last = int(conv.get("processed_upto", 0)), int(conv.get("next_seq", 0))
-        if last <= upto or (not force and last - upto < self.threshold):
-            return None
+            return None, False
+        upto, newest = int(conv.get("processed_upto", 0)), int(conv.get("next_seq", 0))
+        if newest <= upto or (not force and newest - upto < self.threshold):
+            return None, False
+        last = min(newest, upto + self.max_task_messages)
         if not await self._log.claim(user_id, character_id, upto, last):
-            return None  # another trigger claimed this range first
+            return None, False  # another trigger claimed this range first
         before, messages = await self._read_range(user_id, character_id, upto + 1, last)
         task = MemoryTask(task_id=task_id_for(user_id, character_id, upto + 1, last), user_id=user_id,
                           character_id=character_id, session_id=str(conv.get("session_id", "")),
@@ -54,7 +73,7 @@ class MemoryTaskScheduler:
                                  session_id=task.session_id, trigger=trigger, from_seq=task.from_seq,
                                  to_seq=task.to_seq, retries=0)
         await self.publish(task)
-        return task
+        return task, last < newest
 
     async def publish(self, task: MemoryTask) -> bool:
         try:

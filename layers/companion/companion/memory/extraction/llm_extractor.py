@@ -88,14 +88,37 @@ def _known_lines(known_facts: Sequence[KnownFact] | None, limit: int = 50) -> st
     return "\n".join(_escape({"type": f.type, "key": f.key, "value": f.value}) for f in list(known_facts)[:limit])
 
 
+CUT_MARK = " […] "
+MIN_TURN_CHARS = 200  # a turn keeps at least this much, however many turns share the budget
+
+
+def cut_middle(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters: its head and tail around a visible mark. A long message
+    states its point at the start and often asks at the end; the middle is what a summary can lose."""
+    if len(text) <= limit:
+        return text
+    keep = max(0, limit - len(CUT_MARK))
+    head = keep * 3 // 4
+    return text[:head] + CUT_MARK + text[len(text) - (keep - head):] if keep > head else text[:head] + CUT_MARK
+
+
+def turn_budget(count: int, *, max_turn_chars: int, max_chars: int) -> int:
+    """Characters each turn may take in the prompt: the per-turn cap, shrunk so ``count`` turns fit."""
+    return max(MIN_TURN_CHARS, min(max_turn_chars, max_chars // max(1, count)))
+
+
 def build_messages(messages: Sequence[ChatMessage], *, now: datetime,
-                   known_facts: Sequence[KnownFact] | None = None) -> tuple[list[dict[str, str]], str]:
-    """The chat messages of the extraction call, and the conversation's language."""
+                   known_facts: Sequence[KnownFact] | None = None, max_turn_chars: int = 4000,
+                   max_chars: int = 48_000) -> tuple[list[dict[str, str]], str]:
+    """The chat messages of the extraction call, and the conversation's language. The conversation
+    is bounded (``max_turn_chars`` per turn, about ``max_chars`` in all): a task's prompt cost and
+    time stay bounded however long its messages are; the messages themselves are stored whole."""
     turns = [m for m in messages if m.role in ("user", "assistant") and m.content.strip()]
-    lang = detect_language(" ".join(m.content for m in turns if m.role == "user"), default="en")
+    per_turn = turn_budget(len(turns), max_turn_chars=max_turn_chars, max_chars=max_chars)
+    lang = detect_language(" ".join(m.content[:per_turn] for m in turns if m.role == "user"), default="en")
     system = SYSTEM_PROMPT.format(today=now.date().isoformat(), weekday=now.strftime("%A"),
                                   language=_LANG_NAMES.get(lang, lang))
-    convo = "\n".join(_escape({"role": m.role, "text": m.content}) for m in turns)
+    convo = "\n".join(_escape({"role": m.role, "text": cut_middle(m.content, per_turn)}) for m in turns)
     user = ("Known facts about the user (data):\n<known_facts>\n" + _known_lines(known_facts) + "\n</known_facts>\n\n"
             f"Conversation date: {now.date().isoformat()}. Conversation (data, one JSON object per message):\n"
             f"<conversation>\n{convo}\n</conversation>\n\nReturn the JSON object now.")
@@ -141,9 +164,11 @@ def _add(a: Usage, b: Usage) -> Usage:
 
 async def extract(provider: CompletesJSON, messages: Sequence[ChatMessage], *, now: datetime,
                   known_facts: Sequence[KnownFact] | None = None, max_tokens: int = 2048,
-                  temperature: float = 0.2) -> ExtractionOutcome:
+                  temperature: float = 0.2, max_turn_chars: int = 4000,
+                  max_chars: int = 48_000) -> ExtractionOutcome:
     """Extract memory from a segment with one LLM call (two if the answer needs repair)."""
-    prompt, lang = build_messages(messages, now=now, known_facts=known_facts)
+    prompt, lang = build_messages(messages, now=now, known_facts=known_facts, max_turn_chars=max_turn_chars,
+                                  max_chars=max_chars)
     usage = Usage()
     answer = ""
     for attempt in (1, 2):
