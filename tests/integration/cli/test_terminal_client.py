@@ -7,52 +7,25 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from companion.bootstrap import Container
-from companion.config import Settings
 
-from infra.local.services import free_port, wait_for_port
+from infra.local.services import free_port
 from tests.integration.recall import conftest as recall_fixtures
 from tests.integration.recall.support import Seeder, fact
+from tests.served_apps import ROOT, Stack, server_env, stack, start_stack
 
 opensearch_url = recall_fixtures.opensearch_url
 memory_resources = recall_fixtures.memory_resources
 recall_settings = recall_fixtures.recall_settings
 container_factory = recall_fixtures.container_factory
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _server_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "OPENSEARCH_", "LLM_", "JWT_"))}
-    env.update({
-        "APP_ENV": "test", "REDIS_URL": settings.redis_url, "AWS_ENDPOINT_URL": str(settings.aws_endpoint_url),
-        "OPENSEARCH_URL": settings.opensearch_url, "OPENSEARCH_INDEX": settings.opensearch_index,
-        "MEMORY_QUEUE_URL": settings.memory_queue_url, "JWT_SECRET": recall_fixtures.JWT_SECRET,
-        "LLM_CHAIN": "[]", "EMBEDDING_PROVIDER": "none",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "companion"), str(ROOT), str(ROOT / "clients")]),
-    })
-    return env
-
+__all__ = ["stack", "start_stack"]  # the served apps' fixtures
 
 @pytest.fixture()
-def servers(recall_settings: Callable[..., Settings]) -> Iterator[tuple[str, str, dict[str, str]]]:
-    env = _server_env(recall_settings())
-    procs, urls = [], []
-    for app in ("companion.api.chat_app:create_app", "companion.api.memory_app:create_app"):
-        port = free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-        urls.append(f"http://127.0.0.1:{port}")
-        wait_for_port(port, timeout_s=60, proc=procs[-1])  # type: ignore[arg-type]
-    yield urls[0], urls[1], env
-    for p in procs:
-        p.terminate()
-        p.wait(timeout=10)
+def servers(stack: Stack) -> tuple[str, str, dict[str, str]]:
+    return stack.chat_url, stack.memory_url, server_env(stack.settings)
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
