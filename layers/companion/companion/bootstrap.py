@@ -24,7 +24,8 @@ from .adapters.s3_archive import S3ConversationArchive
 from .adapters.sqs_tasks import SqsTaskQueue
 from .auth import TokenVerifier, resolve_cursor_secret
 from .characters import CharacterService
-from .chat.service import ChatService, Recaller
+from .chat.conversations import ConversationService
+from .chat.service import ChatService
 from .config import Settings, get_settings
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder
@@ -34,6 +35,7 @@ from .memory.recall.service import MemoryRecaller, RecallConfig
 from .memory.recall.sources import IndexTurnContext
 from .memory.scheduler import MemoryTaskScheduler
 from .observability import logger, telemetry
+from .ports import Recaller
 
 
 def _observe_chain(notice: ChainNotice) -> None:
@@ -58,6 +60,7 @@ class Container:
     chain: LLMChain
     verifier: TokenVerifier
     chat: ChatService
+    conversations: ConversationService
     memory_repo: CachedMemoryRepository | None = None
     memory_index: OpenSearchMemoryIndex | None = None
     archive: S3ConversationArchive | None = None
@@ -129,6 +132,8 @@ def build_container(settings: Settings | None = None, *, recaller: Recaller | No
     return Container(settings=s, redis=redis, short_term=short_term, rate_limiter=limiter,
                      characters=characters, character_repo=repo, message_log=log, task_queue=queue,
                      task_statuses=statuses, scheduler=scheduler, chain=chain, verifier=TokenVerifier(s), chat=chat,
+                     conversations=ConversationService(short_term=short_term, message_log=log, scheduler=scheduler,
+                                                       telemetry=telemetry),
                      memory_repo=memory_repo, memory_index=index,
                      archive=S3ConversationArchive(s.archive_bucket, endpoint_url=endpoint), embedder=embedder,
                      recaller=recaller)

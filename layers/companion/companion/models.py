@@ -68,6 +68,16 @@ class RecalledMemory(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class RecallResult(BaseModel):
+    """What long-term recall gives one turn: the chosen memories and their prompt block."""
+
+    memories: list[RecalledMemory] = Field(default_factory=list)
+    block: str = ""  # the rendered prompt block
+    sources: list[str] = Field(default_factory=list)
+    degraded: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0
+
+
 TaskTrigger = Literal["threshold", "session_end", "idle", "ttl_guard", "manual"]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .models import Character, ChatMessage, MemoryTask, RateDecision
+from .models import Character, ChatMessage, MemoryTask, RateDecision, RecallResult
 
 
 @dataclass
@@ -133,3 +133,11 @@ class TaskStatusStore(Protocol):
 
     async def by_status(self, status: str, *, older_than: float | None = None,
                         limit: int = 100) -> list[dict[str, Any]]: ...
+
+
+class Recaller(Protocol):
+    """Long-term memory for one turn. Never raises for a source that is down: it returns
+    what it has and names the missing sources in ``RecallResult.degraded``."""
+
+    async def recall(self, user_id: str, character_id: str, message: str, *,
+                     history: list[ChatMessage], language: str) -> RecallResult: ...

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from companion.bootstrap import Container, build_recaller
-from companion.chat.service import RecallResult
 from companion.errors import StoreUnavailable
 from companion.memory.recall.service import MemoryRecaller, RecallConfig
-from companion.models import RecalledMemory
+from companion.models import RecalledMemory, RecallResult
 
 from .support import Seeder, fact
 

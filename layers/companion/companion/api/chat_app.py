@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +21,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..bootstrap import Container, build_container
 from ..chat import sse
@@ -32,7 +30,9 @@ from ..observability import adopt_trace_header, logger, telemetry, tracer
 from ..text import is_blank
 from .cors import add_cors
 from .errors import exception_handlers
+from .middleware import CorrelationMiddleware
 from .requests import ID_PATTERN, parse_body
+from .views import history_page
 from .web import install_web
 
 _ID = re.compile(ID_PATTERN)
@@ -63,30 +63,6 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
     if not lo <= value <= hi:
         raise ValidationFailed(f"{name} must be an integer from {lo} to {hi}", code="invalid_request")
     return value
-
-
-class _Correlation:
-    """Pure ASGI middleware (BaseHTTPMiddleware would wrap every streamed chunk)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        raw = headers.get(b"x-request-id") or headers.get(b"x-amzn-trace-id")
-        cid = raw.decode("latin-1")[:128] if raw else uuid.uuid4().hex
-        logger.set_correlation_id(cid)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", cid.encode("latin-1"))]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def _ends_stream(chunk: bytes) -> bool:
@@ -152,38 +128,26 @@ def create_app(container: Container | None = None) -> Starlette:
         await c().chat.admit(user_id)
         turn = await c().chat.prepare(user_id, body.character_id, message)
 
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in guarded(c().chat.stream(turn)):
-                    yield chunk
-            finally:
-                telemetry.flush()
-
-        return StreamingResponse(events(), media_type="text/event-stream",
+        return StreamingResponse(guarded(c().chat.stream(turn)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def history(request: Request) -> Response:
         user_id = user_of(request)
         character_id = _character_id(request.query_params.get("character_id"))
         if request.method == "DELETE":
-            return JSONResponse({"character_id": character_id, **await c().chat.clear_history(user_id, character_id)})
+            cleared = await c().conversations.clear_history(user_id, character_id)
+            return JSONResponse({"character_id": character_id, **cleared})
         limit = _int_param(request, "limit", 50, 1, 200) or 50
         before_seq = _int_param(request, "before_seq", None, 1, 10**12)
-        messages = await c().chat.history(user_id, character_id, limit=limit, before_seq=before_seq)
-        payload: dict[str, Any] = {
-            "character_id": character_id,
-            "messages": [m.model_dump(include={"msg_id", "role", "content", "timestamp", "session_id", "seq"})
-                         for m in messages],
-            "next_before_seq": messages[0].seq if messages and messages[0].seq > 1 else None}
-        return JSONResponse(payload)
+        messages = await c().conversations.history(user_id, character_id, limit=limit, before_seq=before_seq)
+        return JSONResponse(history_page(character_id, messages))
 
     async def end_session(request: Request) -> Response:
         user_id = user_of(request)
         character_id = _character_id(request.path_params.get("character_id"))
         started = time.perf_counter()
-        result = await c().chat.end_session(user_id, character_id)
+        result = await c().conversations.end_session(user_id, character_id)
         telemetry.millis("SessionEndLatency", (time.perf_counter() - started) * 1000)
-        telemetry.flush()
         return JSONResponse({"character_id": character_id, **result})
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = exception_handlers()
@@ -192,7 +156,7 @@ def create_app(container: Container | None = None) -> Starlette:
                 Route("/api/v1/chat/stream", chat_stream, methods=["POST"]),
                 Route("/api/v1/chat/history", history, methods=["GET", "DELETE"]),
                 Route("/api/v1/chat/sessions/{character_id}/end", end_session, methods=["POST"])],
-        middleware=[Middleware(_Correlation)], exception_handlers=handlers, lifespan=lifespan)
+        middleware=[Middleware(CorrelationMiddleware)], exception_handlers=handlers, lifespan=lifespan)
     settings = container.settings if container else Settings()
     add_cors(app, settings, "chat")
     install_web(app, settings)

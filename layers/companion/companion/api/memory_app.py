@@ -24,11 +24,11 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..adapters.dynamodb_memory import from_item, sort_key
@@ -41,10 +41,11 @@ from ..memory.generation import MemoryGenerator, bounded_embedding_text, turn_id
 from ..memory.recall.service import MemoryRecaller
 from ..memory.records import EventRecord, FactRecord, FactVersion, SummaryRecord
 from ..models import Character, MemoryTask, RecalledMemory
-from ..observability import logger, telemetry
 from .cors import add_cors
 from .errors import install_error_handlers
+from .middleware import CorrelationMiddleware
 from .requests import DATE_PATTERN, ID_PATTERN, VisibleText, parse_body
+from .views import history_page, message_view
 
 _ID = re.compile(ID_PATTERN)
 MAX_EXPORT_MESSAGES = 10_000
@@ -318,8 +319,7 @@ class MemoryAdmin:
             page = await self.c.message_log.history(user_id, character_id, limit=200, before_seq=before)
             if not page:
                 break
-            out[:0] = [m.model_dump(include={"msg_id", "role", "content", "timestamp", "session_id", "seq"})
-                       for m in page]
+            out[:0] = [message_view(m) for m in page]
             if page[0].seq <= 1:
                 break
             before = page[0].seq
@@ -351,16 +351,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     install_error_handlers(app)
     add_cors(app, container.settings if container else Settings(), "memory")
 
-    @app.middleware("http")
-    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cid = request.headers.get("x-request-id") or request.headers.get("x-amzn-trace-id") or uuid.uuid4().hex
-        logger.set_correlation_id(cid)
-        try:
-            response = await call_next(request)
-        finally:
-            telemetry.flush()
-        response.headers["x-request-id"] = cid
-        return response
+    app.add_middleware(CorrelationMiddleware)
 
     def user_of(authorization: str | None) -> str:
         return c().verifier.verify(authorization)
@@ -536,24 +527,21 @@ def create_app(container: Container | None = None) -> FastAPI:
                           before_seq: Annotated[int | None, Query(ge=1)] = None,
                           authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
-        messages = await _store_call(c().chat.history(user_id, character_id, limit=limit, before_seq=before_seq),
-                                     "the message log")
-        return {"character_id": character_id,
-                "messages": [m.model_dump(include={"msg_id", "role", "content", "timestamp", "session_id", "seq"})
-                             for m in messages],
-                "next_before_seq": messages[0].seq if messages and messages[0].seq > 1 else None}
+        messages = await _store_call(
+            c().conversations.history(user_id, character_id, limit=limit, before_seq=before_seq), "the message log")
+        return history_page(character_id, messages)
 
     @app.delete("/api/v1/chat/history")
     async def delete_history(character_id: CharQ, authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
         return {"character_id": character_id,
-                **await _store_call(c().chat.clear_history(user_id, character_id), "the message log")}
+                **await _store_call(c().conversations.clear_history(user_id, character_id), "the message log")}
 
     @app.post("/api/v1/chat/sessions/{character_id}/end")
     async def end_session(character_id: str, authorization: Auth = None) -> dict[str, Any]:
         user_id = user_of(authorization)
         check_id(character_id, "character id")
         return {"character_id": character_id,
-                **await _store_call(c().chat.end_session(user_id, character_id), "the memory queue")}
+                **await _store_call(c().conversations.end_session(user_id, character_id), "the memory queue")}
 
     return app

@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import anyio
 
@@ -20,26 +19,12 @@ from ..errors import RateLimited, StoreUnavailable, Unavailable
 from ..llm.chain import ChainEvent, LLMChain
 from ..memory.recall.intent import needs_context
 from ..memory.scheduler import MemoryTaskScheduler
-from ..models import Character, ChatMessage, RecalledMemory, new_id
+from ..models import Character, ChatMessage, RecallResult, new_id
 from ..observability import Telemetry, logger
-from ..ports import MessageLog, RateLimiter, ShortTermStore
+from ..ports import MessageLog, RateLimiter, Recaller, ShortTermStore
 from ..text import detect_language, estimate_tokens
 from . import sse
 from .prompt import build_prompt
-
-
-@dataclass
-class RecallResult:
-    memories: list[RecalledMemory] = field(default_factory=list)
-    block: str = ""  # the rendered prompt block
-    sources: list[str] = field(default_factory=list)
-    degraded: list[str] = field(default_factory=list)
-    latency_ms: float = 0.0
-
-
-class Recaller(Protocol):
-    async def recall(self, user_id: str, character_id: str, message: str, *,
-                     history: list[ChatMessage], language: str) -> RecallResult: ...
 
 
 @dataclass
@@ -253,30 +238,3 @@ class ChatService:
                 for rsid, rmsg in rest:
                     await self.short_term.spool_unlogged(user_id, character_id, rsid, [rmsg])
                 raise
-
-    # -- history and sessions -----------------------------------------------------------------
-
-    async def history(self, user_id: str, character_id: str, *, limit: int,
-                      before_seq: int | None) -> list[ChatMessage]:
-        try:
-            return await self.log.history(user_id, character_id, limit=limit, before_seq=before_seq)
-        except StoreUnavailable:
-            if before_seq is not None:
-                raise
-            return await self.short_term.window(user_id, character_id, limit)
-
-    async def clear_history(self, user_id: str, character_id: str) -> dict[str, Any]:
-        await self.short_term.clear(user_id, character_id)
-        deleted = await self.log.delete_conversation(user_id, character_id)
-        return {"deleted_messages": deleted}
-
-    async def end_session(self, user_id: str, character_id: str) -> dict[str, Any]:
-        try:
-            await self.short_term.update_meta(user_id, character_id, {"state": "ENDED"})
-        except StoreUnavailable:
-            self.telemetry.count("Degraded.Redis")
-        task = await self.scheduler.schedule(user_id, character_id, "session_end", force=True)
-        if task:
-            self.telemetry.count("MemoryTasks.SessionEnd")
-        return {"ended": True, "task_id": task.task_id if task else None,
-                "messages": (task.to_seq - task.from_seq + 1) if task else 0}

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Any
 
-from ...chat.service import RecallResult
 from ...config import Settings
-from ...models import ChatMessage, RecalledMemory
+from ...models import ChatMessage, RecalledMemory, RecallResult
 from ...observability import logger
 from ...text import estimate_tokens
 from .expansion import expand_english
