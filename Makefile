@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: dev test browser token chat install lint fmt bench-chat bench-coldstart bench-emulator bench-worker bench-locomo validate clean
+.PHONY: dev test browser token chat install lint fmt bench-chat bench-cpu bench-coldstart bench-emulator bench-worker bench-locomo validate clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
@@ -51,6 +51,11 @@ validate: install
 bench-chat: install
 	$(UV) run python benchmarks/bench_chat_ttfb.py
 
+# CPU milliseconds of the chat process per turn, by stage, with and without recall
+# (COMPARE=<another checkout> measures its chat code beside this one's).
+bench-cpu: install
+	$(UV) run python benchmarks/bench_turn_cpu.py $(if $(COMPARE),--compare $(COMPARE))
+
 bench-coldstart: install
 	$(UV) run python benchmarks/bench_cold_start.py
 
@@ -60,8 +65,9 @@ bench-emulator: install
 bench-worker: install
 	$(UV) run python benchmarks/bench_memory_worker.py
 
+# Recall at the product's defaults (the headline); `make bench-locomo VARIANTS=full,bm25` (or all) for others.
 bench-locomo: install
-	$(UV) run python benchmarks/locomo_recall.py
+	$(UV) run python benchmarks/locomo_recall.py $(if $(VARIANTS),--variants $(VARIANTS))
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache .aws-sam

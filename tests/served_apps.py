@@ -1,6 +1,7 @@
 """The chat function and the memory API served as the local stack serves them, each a uvicorn
-subprocess over the real stores (the recall fixtures: redis-server, moto's server, the OpenSearch
-emulator), for tests that drive them from outside (the browser, the terminal client)."""
+subprocess over the shared stores (tests/fixtures: redis-server, moto's server, the OpenSearch
+emulator), for tests that drive them from outside (the browser, the terminal client). Registered
+for every test by tests/conftest.py: ``stack`` and ``start_stack`` are fixtures everywhere."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from companion.config import Settings
 
 from infra.local.services import free_port, wait_for_port
 from infra.local.worker_poller import WorkerPoller
-from tests.integration.recall import conftest as recall_fixtures
+from tests.fixtures.stores import JWT_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +29,11 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update({
         "APP_ENV": "test", "REDIS_URL": settings.redis_url, "AWS_ENDPOINT_URL": str(settings.aws_endpoint_url),
         "OPENSEARCH_URL": settings.opensearch_url, "OPENSEARCH_INDEX": settings.opensearch_index,
-        "MEMORY_QUEUE_URL": settings.memory_queue_url, "JWT_SECRET": recall_fixtures.JWT_SECRET,
+        "MEMORY_QUEUE_URL": settings.memory_queue_url, "JWT_SECRET": JWT_SECRET,
         "LLM_CHAIN": "[]", "EMBEDDING_PROVIDER": "none", "WEB_ROOT": str(ROOT / "web"),
+        # These tests do not test Redis timeouts; on a loaded 2-core box a reply can take longer
+        # than the 0.5 s default, and the turn would report "redis" as degraded.
+        "REDIS_TIMEOUT_S": "5",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "companion"), str(ROOT)]),
     })
     env.update(extra)
@@ -65,7 +69,7 @@ def start_stack(recall_settings: Callable[..., Settings]) -> Iterator[Callable[.
         settings = recall_settings(embedding_provider="none")
         env = server_env(settings, **extra_env)
         urls = []
-        for app in ("companion.api.chat_app:create_app", "companion.api.memory_app:create_app"):
+        for app in ("companion.api.chat_app:create_app", "companion.api.memory_api.app:create_app"):
             port = free_port()
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "warning"],

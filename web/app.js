@@ -10,7 +10,7 @@ const TEXT = {
     localHint: "Local stack: a development token is made for this name.",
     cognitoButton: "Sign in with your account", pasteToken: "Or paste a token", useToken: "Use this token",
     signOut: "Sign out", signedInAs: "Signed in as {user}", characters: "Characters",
-    importCard: "Import a character card (JSON)", export: "Export my data", endSession: "End session",
+    importCard: "Import a character card (JSON or PNG)", export: "Export my data", endSession: "End session",
     placeholder: "Say something… (Enter sends, Shift+Enter for a new line)", send: "Send", close: "Close",
     facts: "Facts", events: "Events", summaries: "Conversation summaries",
     remembers: "What {name} remembers about you", openMemory: "What {name} remembers",
@@ -29,7 +29,8 @@ const TEXT = {
     unreachable: "Companion cannot be reached. Check your connection (locally: is `make dev` running?).",
     signInAgain: "Your sign-in is no longer valid. Please sign in again.",
     sessionEnded: "Session ended: {count} message(s) go to long-term memory.",
-    imported: "Imported {name}.", importBad: "That file is not a character card (JSON, spec chara_card_v2).",
+    imported: "Imported {name}.", importBad: "That file could not be imported: {message}",
+    greetingOf: "Greeting {n} of {total}", prevGreeting: "Previous greeting", nextGreeting: "Next greeting",
     exported: "Your data was downloaded.", thinking: "…", emptyName: "Please type a name.",
     noLocalSignIn: "This server does not make development tokens: paste a token instead.",
     notSent: "Not sent.",
@@ -39,7 +40,7 @@ const TEXT = {
     localHint: "本地环境：会为这个名字生成一个开发用令牌。",
     cognitoButton: "用账号登录", pasteToken: "或粘贴令牌", useToken: "使用这个令牌",
     signOut: "退出", signedInAs: "已登录：{user}", characters: "角色",
-    importCard: "导入角色卡（JSON）", export: "导出我的数据", endSession: "结束会话",
+    importCard: "导入角色卡（JSON 或 PNG）", export: "导出我的数据", endSession: "结束会话",
     placeholder: "说点什么……（回车发送，Shift+回车换行）", send: "发送", close: "关闭",
     facts: "关于你的事实", events: "事件", summaries: "对话摘要",
     remembers: "{name}记得的关于你的事", openMemory: "{name}记得什么",
@@ -58,7 +59,8 @@ const TEXT = {
     unreachable: "连不上 Companion。请检查网络（本地：`make dev` 在运行吗？）。",
     signInAgain: "登录已失效，请重新登录。",
     sessionEnded: "会话已结束：{count} 条消息将进入长期记忆。",
-    imported: "已导入 {name}。", importBad: "这个文件不是角色卡（JSON，spec 为 chara_card_v2）。",
+    imported: "已导入 {name}。", importBad: "这个文件没能导入：{message}",
+    greetingOf: "开场白 {n}/{total}", prevGreeting: "上一个开场白", nextGreeting: "下一个开场白",
     exported: "你的数据已下载。", thinking: "……", emptyName: "请输入名字。",
     noLocalSignIn: "这个服务器不提供开发令牌：请粘贴令牌。",
     notSent: "未发送。",
@@ -80,6 +82,9 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   $("lang-switch").textContent = lang === "zh" ? "English" : "中文";
+  $("prev-greeting").setAttribute("aria-label", t("prevGreeting"));
+  $("next-greeting").setAttribute("aria-label", t("nextGreeting"));
+  renderGreetingPicker();
   renderWho();
   renderCharacterHead();
   if (!$("memory").hidden) loadMemory();
@@ -95,7 +100,11 @@ function formatDate(value) {
 
 // ---------------------------------------------------------------------- sign-in
 
-const state = { token: sessionStorage.getItem("companion.token") || "", characters: [], current: null, busy: false };
+const state = {
+  token: sessionStorage.getItem("companion.token") || "", characters: [], current: null, busy: false,
+  greeting: null, // the greeting while it may still be changed (the conversation holds nothing else)
+  selections: 0, ready: Promise.resolve(), // the latest character pick, and its log being drawn
+};
 
 function claims(token) {
   try {
@@ -273,33 +282,104 @@ function renderCharacterHead() {
   }
 }
 
+// The user's time zone, so the character knows the user's date and time ("good morning" at the right hour).
+const TIME_ZONE = (() => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+// Open the conversation: its first message is the character's greeting (stored once by the server).
+function startSession(characterId, greetingIndex) {
+  const body = { time_zone: TIME_ZONE, language: lang };
+  if (greetingIndex !== undefined) body.greeting_index = greetingIndex;
+  return chatApi(`/api/v1/chat/sessions/${enc(characterId)}/start`, { method: "POST", body });
+}
+
 async function selectCharacter(characterId) {
   state.current = state.characters.find((c) => c.character_id === characterId) || null;
+  state.greeting = null;
+  const ticket = ++state.selections; // only the latest pick draws the log
   localStorage.setItem("companion.character", characterId);
   renderCharacterHead();
   $("log").replaceChildren();
+  delete $("log").dataset.character;
+  renderGreetingPicker();
   setStatus("");
-  if (state.current && state.current.first_mes) addMessage("assistant", state.current.first_mes).classList.add("greeting");
-  const data = await chatApi(`/api/v1/chat/history?character_id=${enc(characterId)}&limit=50`);
-  for (const m of data.messages || []) addMessage(m.role, m.content);
+  const loaded = (async () => {
+    const opened = await startSession(characterId);
+    const data = await chatApi(`/api/v1/chat/history?character_id=${enc(characterId)}&limit=50`);
+    if (ticket !== state.selections) return;
+    const first = opened.greeting;
+    for (const m of data.messages || []) {
+      const li = addMessage(m.role, m.content);
+      if (first && m.msg_id === first.msg_id) li.classList.add("greeting");
+    }
+    state.greeting = opened.can_change ? first : null;
+    renderGreetingPicker();
+    $("log").dataset.character = characterId; // drawn: its greeting and history are on the page
+  })();
+  state.ready = loaded.catch(() => {}); // a message typed meanwhile is sent once the log is drawn
+  await loaded;
   if (!$("memory").hidden) await loadMemory();
+}
+
+// The greetings a person can choose before writing (SillyTavern's swipes on the first message).
+function greetingIndexes(ch) {
+  return [ch.first_mes || "", ...(ch.alternate_greetings || [])]
+    .map((g, i) => (String(g).trim() ? i : -1))
+    .filter((i) => i >= 0);
+}
+
+function renderGreetingPicker() {
+  const ch = state.current;
+  const g = state.greeting;
+  const indexes = ch ? greetingIndexes(ch) : [];
+  const show = !!(g && indexes.length > 1 && !state.busy);
+  $("greeting-picker").hidden = !show;
+  if (show) $("greeting-count").textContent = t("greetingOf", { n: indexes.indexOf(g.greeting_index) + 1, total: indexes.length });
+}
+
+async function changeGreeting(step) {
+  const ch = state.current;
+  if (!ch || !state.greeting || state.busy) return;
+  const indexes = greetingIndexes(ch);
+  const next = indexes[(indexes.indexOf(state.greeting.greeting_index) + step + indexes.length) % indexes.length];
+  const opened = await startSession(ch.character_id, next);
+  const li = $("log").querySelector("li.greeting");
+  if (opened.greeting && li) li.querySelector(".text").textContent = opened.greeting.content;
+  state.greeting = opened.can_change ? opened.greeting : null;
+  renderGreetingPicker();
 }
 
 async function importCard(event) {
   const file = event.target.files[0];
   event.target.value = "";
   if (!file) return;
-  let card;
+  // The card file itself is the body (a PNG card carries the card in its text chunks); the server reads either.
+  let res;
   try {
-    card = JSON.parse(await file.text());
+    res = await fetch(`${config.memoryApiUrl}/api/v1/characters/import`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": file.type || "application/json" },
+      body: file,
+    });
   } catch {
-    return setStatus(t("importBad"), true);
+    return setStatus(t("unreachable"), true);
   }
-  if (!card || card.spec !== "chara_card_v2") return setStatus(t("importBad"), true);
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    if (res.status === 401) {
+      setToken("");
+      return showSignIn(t("signInAgain"));
+    }
+    return setStatus(t("importBad", { message: errorMessage(res, data) }), true);
+  }
   await guard(async () => {
-    const ch = await memoryApi("/api/v1/characters/import", { method: "POST", body: card });
-    await loadCharacters(ch.character_id);
-    setStatus(t("imported", { name: ch.name }));
+    await loadCharacters(data.character_id);
+    setStatus(t("imported", { name: data.name }));
   });
 }
 
@@ -342,10 +422,13 @@ function parseEvent(block) {
 }
 
 async function send(text) {
-  const ch = state.current;
-  if (!ch || state.busy) return;
+  if (!state.current || state.busy) return;
   state.busy = true;
+  state.greeting = null; // once the user has written, the greeting stays
+  renderGreetingPicker();
   $("send").disabled = true;
+  await state.ready;
+  const ch = state.current;
   setStatus("");
   const mine = addMessage("user", text);
   const li = addMessage("assistant", "");
@@ -365,7 +448,7 @@ async function send(text) {
       res = await fetch(`${config.chatUrl}/api/v1/chat/stream`, {
         method: "POST",
         headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify({ character_id: ch.character_id, message: text }),
+        body: JSON.stringify({ character_id: ch.character_id, message: text, time_zone: TIME_ZONE }),
       });
     } catch {
       li.remove();
@@ -626,6 +709,8 @@ function wire() {
   $("forget").addEventListener("click", () => guard(forgetAll));
   $("export").addEventListener("click", () => guard(exportData));
   $("import-file").addEventListener("change", importCard);
+  $("prev-greeting").addEventListener("click", () => guard(() => changeGreeting(-1)));
+  $("next-greeting").addEventListener("click", () => guard(() => changeGreeting(1)));
   window.addEventListener("hashchange", () => {
     const token = tokenFromFragment();
     if (token) {

@@ -7,7 +7,7 @@ the execution environment (Lambda has no shutdown hook worth relying on).
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from companion.api.memory_app import create_app
+from companion.api.memory_api.app import create_app
 from companion.observability import logger, tracer
 from mangum import Mangum
 

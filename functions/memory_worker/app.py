@@ -10,14 +10,14 @@
 * A task starts only while ``memory_task_time_reserve_ms`` of the invocation is left; later
   records of the batch are handed back untouched, so a batch of long tasks never hits the
   function timeout (which would fail every task of the batch, other users' too).
+* Each record's body is parsed into a ``MemoryTask`` once and that object is passed down.
+* Async work runs on the environment's one event loop (``companion.lambda_runtime``).
 * Logs carry ids, counts and timings only, never message contents.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Coroutine
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -28,37 +28,20 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from companion import lambda_runtime
 from companion.adapters import aws
+from companion.bootstrap import WorkerContainer, build_worker
 from companion.config import Settings, get_settings
 from companion.models import MemoryTask
 from companion.observability import logger, metrics, telemetry, tracer
-from companion.worker_bootstrap import WorkerContainer, build_worker
 
 IDEMPOTENCY_TTL_S = 24 * 3600
-
-
-class _LoopThread:
-    """One event loop for the environment's lifetime, on its own thread.
-
-    Clients bound to a loop (aiohttp for OpenSearch, httpx for the LLM) stay usable across
-    invocations, and the handler works whether or not its caller runs a loop itself.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="memory-worker-loop", daemon=True).start()
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class _Runtime:
     def __init__(self, settings: Settings, worker: WorkerContainer | None = None) -> None:
         self.settings = settings
-        self.loop = _LoopThread()
+        self.loop = lambda_runtime.loop()  # the worker's clients live on it: tests close them there too
         self.worker = worker or build_worker(settings)
         self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch whose every record failed is reported like any partial failure (every id in
@@ -72,9 +55,9 @@ class _Runtime:
             boto3_client=aws.client("dynamodb", endpoint_url=settings.aws_endpoint_url))
 
         @idempotent_function(data_keyword_argument="task", config=self.idempotency, persistence_store=persistence)
-        def process_task(task: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
-            report = self.loop.run(self.worker.generator.process(MemoryTask.model_validate(task), attempt=attempt))
-            return report.as_dict()
+        def process_task(task: MemoryTask, attempt: int = 1) -> dict[str, Any]:
+            # The key is the dumped model's task_id (Powertools dumps a pydantic model it is given).
+            return self.loop.run(self.worker.generator.process(task, attempt=attempt)).as_dict()
 
         self.process_task = process_task
 
@@ -87,8 +70,6 @@ def configure(settings: Settings | None = None, worker: WorkerContainer | None =
     """(Re)build the runtime: the local poller and tests pass their own settings."""
     global _runtime
     with _lock:
-        if _runtime is not None:
-            _runtime.loop.close()
         _runtime = _Runtime(settings or get_settings(), worker)
 
 
@@ -121,7 +102,7 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
     attempt = int(record.attributes.approximate_receive_count or 1)
     logger.append_keys(task_id=task.task_id, message_id=record.message_id)
     try:
-        report = rt.process_task(task=task.model_dump(mode="json"), attempt=attempt)
+        report = rt.process_task(task=task, attempt=attempt)
     finally:
         logger.remove_keys(["task_id", "message_id"])
     logger.info("memory task done", extra={

@@ -1,28 +1,25 @@
-"""Session sweeper (scheduled, every few minutes): the entry point of ``SessionSweeper``."""
+"""Session sweeper (scheduled, every few minutes): runs ``SessionSweeper.sweep`` (thin Lambda handler).
+
+Async work runs on the environment's one event loop (``companion.lambda_runtime``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from companion import lambda_runtime
+from companion.bootstrap import SweeperContainer, build_sweeper
 from companion.config import Settings, get_settings
-from companion.memory.sweeper import SessionSweeper
 from companion.observability import logger, metrics, telemetry, tracer
-from companion.worker_bootstrap import SweeperContainer, build_sweeper
 
 _container: SweeperContainer | None = None
 
 
 def configure(settings: Settings | None = None) -> SweeperContainer:
+    """(Re)build the container: the local runner and tests pass their own settings."""
     global _container
     _container = build_sweeper(settings or get_settings())
     return _container
-
-
-async def sweep(container: SweeperContainer, *, now: float | None = None, limit: int = 100) -> dict[str, int]:
-    sweeper = SessionSweeper(container.message_log, container.scheduler,
-                             idle_minutes=container.settings.session_idle_minutes)
-    return await sweeper.sweep(now=now, limit=limit)
 
 
 @tracer().capture_lambda_handler
@@ -30,7 +27,7 @@ async def sweep(container: SweeperContainer, *, now: float | None = None, limit:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     container = _container or configure()
-    counts = asyncio.run(sweep(container))
+    counts = lambda_runtime.run(container.sweeper.sweep())
     for name, value in counts.items():
         telemetry.count(f"Sweeper.{name}", value)
     logger.info("session sweep", extra=counts)

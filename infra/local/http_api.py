@@ -100,6 +100,20 @@ def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
     return routes
 
 
+# The memory API's docs (spec, page, page assets): served locally only, as template.yaml routes
+# none of them (a deployment answers these paths with API Gateway's 404).
+LOCAL_DOCS_PATHS = ("/openapi.json", "/docs", "/docs/{proxy+}")
+
+
+def with_local_docs(routes: list[Route]) -> list[Route]:
+    """``routes`` plus GET routes for the memory API's docs, to the function behind ``/api/v1/memory``."""
+    memory = next((r for r in routes if r.path.startswith("/api/v1/memory")), None)
+    if memory is None:
+        return routes
+    return [*routes, *(Route("GET", path, memory.function, memory.handler_ref, *_compile(path))
+                       for path in LOCAL_DOCS_PATHS)]
+
+
 def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     for route in routes:
         if route.method not in ("ANY", method):
@@ -295,7 +309,8 @@ class HttpApiServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, routes: list[Route] | None = None,
                  verbose: bool = False) -> None:
-        self._server = _ApiHttpServer((host, port), routes if routes is not None else routes_from_template(),
+        self._server = _ApiHttpServer((host, port),
+                                      routes if routes is not None else with_local_docs(routes_from_template()),
                                       verbose)
         self.host, self.port = host, self._server.server_address[1]
         self._thread: threading.Thread | None = None

@@ -1,6 +1,7 @@
 """Browser-test fixtures: Debian's Chromium driven by Playwright, against the chat app (serving
-web/ with WEB_ROOT) and the memory API, each a uvicorn subprocess over the real stores
-(redis-server, moto's server, the OpenSearch emulator), plus the memory worker's poller.
+web/ with WEB_ROOT) and the memory API, either served by uvicorn over the shared stores
+(``stack``, ``start_stack``: tests/served_apps.py) or started as `make dev` starts them
+(``local_stack``: tests/fixtures/local_stack.py).
 
 Nothing downloads a browser: Playwright launches /usr/bin/chromium (`make test` installs it
 as root with apt-get). Without it the Chromium tests skip, except under CI=true, where they fail.
@@ -17,13 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.recall import conftest as recall_fixtures
-from tests.served_apps import ROOT, Stack, stack, start_stack
+from tests.fixtures.local_stack import RunningStack
+from tests.served_apps import ROOT, Stack
 
-opensearch_url = recall_fixtures.opensearch_url
-memory_resources = recall_fixtures.memory_resources
-recall_settings = recall_fixtures.recall_settings
-__all__ = ["ROOT", "Stack", "stack", "start_stack"]  # fixtures and names the tests use
+__all__ = ["ROOT", "Stack"]  # names the tests import from here
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -53,10 +51,11 @@ def playwright_driver(memory_resources: dict[str, str]) -> Iterator[Any]:
 
 @pytest.fixture()
 def open_page(playwright_driver: Any, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """``open_page(stack, locale="zh-CN")`` → a page of a fresh Chromium profile, at the chat URL."""
+    """``open_page(stack, locale="zh-CN")`` → a page of a fresh Chromium profile, at the chat URL
+    (``stack``: the served apps or the local stack)."""
     contexts: list[Any] = []
 
-    def open_(stack: Stack, *, locale: str = "en-US") -> Any:
+    def open_(stack: Stack | RunningStack, *, locale: str = "en-US") -> Any:
         context = playwright_driver.chromium.launch_persistent_context(
             str(tmp_path / f"profile-{uuid.uuid4().hex[:6]}"), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_ARGS, locale=locale, accept_downloads=True, viewport={"width": 1280, "height": 860})

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from companion.api.chat_app import create_app as create_chat_app
 from companion.api.cors import CHAT_FUNCTION_URL, HTTP_API
-from companion.api.memory_app import create_app as create_memory_app
+from companion.api.memory_api.app import create_app as create_memory_app
 from companion.config import Settings
 from samtranslator.yaml_helper import yaml_parse
 from starlette.testclient import TestClient

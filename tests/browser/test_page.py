@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from companion.chat import sse
+from companion.api import chat_sse as sse
 from playwright.sync_api import expect
 
 from .conftest import Stack, screenshot
@@ -25,6 +26,7 @@ def pick(page: Any, character_id: str) -> None:
     page.click(f"#characters button[data-character-id='{character_id}']")
     expect(page.locator(f"#characters button[data-character-id='{character_id}']")).to_have_attribute(
         "aria-current", "true")
+    expect(page.locator("#log")).to_have_attribute("data-character", character_id)  # greeting and history drawn
 
 
 def say(page: Any, text: str) -> Any:
@@ -41,15 +43,18 @@ def test_chat_end_session_memory_and_recall_in_chinese(stack: Stack, open_page: 
     page = open_page(stack, locale="zh-CN")
     expect(page.locator("#signin h2")).to_have_text("登录")  # navigator.language zh → the Chinese UI
     sign_in(page, f"小林{uuid.uuid4().hex[:6]}")
-    pick(page, "xiaoyu")
-    expect(page.locator("#log li.greeting")).to_have_text("嗨～今天过得怎么样？")
+    with page.expect_request("**/api/v1/chat/stream") as sent:
+        pick(page, "xiaoyu")
+        expect(page.locator("#log li.greeting")).to_have_text("嗨～今天过得怎么样？")  # from the start route
 
-    reply = say(page, "你好，我叫小林，我最喜欢吃火锅")
+        reply = say(page, "你好，我叫小林，我最喜欢吃火锅")
+    zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    assert json.loads(sent.value.post_data or "{}")["time_zone"] == zone  # the character knows the user's clock
     assert page.locator("#log li.user").last.inner_text() == "你好，我叫小林，我最喜欢吃火锅"
     assert reply.locator(".text").inner_text().strip()  # the streamed reply is on the page
 
     page.click("#end-session")
-    expect(page.locator("#status")).to_have_text("会话已结束：2 条消息将进入长期记忆。")
+    expect(page.locator("#status")).to_have_text("会话已结束：3 条消息将进入长期记忆。")  # the greeting, then a turn
     stats = stack.run_worker()
     assert stats["succeeded"] >= 1, stats
 
@@ -72,7 +77,7 @@ def test_edit_and_delete_memories_in_english_and_export(stack: Stack, open_page:
     pick(page, "luna")
     say(page, "Hi, my name is Sam and I love pizza")
     page.click("#end-session")
-    expect(page.locator("#status")).to_contain_text("Session ended: 2 message(s)")
+    expect(page.locator("#status")).to_contain_text("Session ended: 3 message(s)")
     stack.run_worker()
 
     page.click("#open-memory")
@@ -112,26 +117,62 @@ def test_edit_and_delete_memories_in_english_and_export(stack: Stack, open_page:
     expect(page.locator("#log li.user")).to_have_count(0)  # the conversation is gone too
 
 
-def test_import_a_card_and_chat_with_it(stack: Stack, open_page: Callable[..., Any], tmp_path: Path) -> None:
+def test_import_a_card_pick_its_greeting_and_chat_with_it(stack: Stack, open_page: Callable[..., Any],
+                                                          tmp_path: Path) -> None:
     card = {"spec": "chara_card_v2", "spec_version": "2.0",
             "data": {"name": "阿青", "description": "一位住在山里的茶农", "personality": "安静",
-                     "first_mes": "你来啦，先喝杯茶吧。", "creator_notes": "ignored"}}
+                     "first_mes": "你来啦，{{user}}，先喝杯茶吧。", "alternate_greetings": ["下雨了，{{user}}进来坐。"],
+                     "creator_notes": "ignored"}}
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
     page = open_page(stack, locale="en-US")
-    sign_in(page, f"tea-{uuid.uuid4().hex[:6]}")
+    name = f"tea-{uuid.uuid4().hex[:6]}"
+    sign_in(page, name)
 
     page.set_input_files("#import-file", str(path))
     expect(page.locator("#status")).to_have_text("Imported 阿青.")
     expect(page.locator("#characters button", has_text="阿青")).to_have_attribute("aria-current", "true")
-    expect(page.locator("#log li.greeting")).to_have_text("你来啦，先喝杯茶吧。")
+    greeting = page.locator("#log li.greeting")
+    expect(greeting).to_have_text(f"你来啦，{name}，先喝杯茶吧。")  # {{user}}: the name the token carries
+    expect(page.locator("#greeting-count")).to_have_text("Greeting 1 of 2")
+    page.click("#next-greeting")  # as swiping the first message in SillyTavern
+    expect(greeting).to_have_text(f"下雨了，{name}进来坐。")
+    expect(page.locator("#greeting-count")).to_have_text("Greeting 2 of 2")
+    screenshot(page, "en-greeting-picker")
+
     reply = say(page, "你好，茶好喝吗？")
     assert reply.locator(".text").inner_text().strip()
+    expect(page.locator("#greeting-picker")).to_be_hidden()  # the user has written: the greeting stays
+    # Picked again (or after a reload), the conversation shows its greeting once, from the server's history.
+    pick(page, "xiaoyu")
+    page.click("#characters button:has-text('阿青')")
+    expect(page.locator("#log")).not_to_have_attribute("data-character", "xiaoyu")
+    expect(page.locator("#log li")).to_have_count(3)
+    expect(page.locator("#log li.greeting")).to_have_text(f"下雨了，{name}进来坐。")
+    expect(page.locator("#greeting-picker")).to_be_hidden()
 
     bad = tmp_path / "not-a-card.json"
-    bad.write_text('{"name": "x"}', encoding="utf-8")
+    bad.write_text('["not", "a", "card"]', encoding="utf-8")
     page.set_input_files("#import-file", str(bad))
-    expect(page.locator("#status")).to_contain_text("not a character card")
+    expect(page.locator("#status")).to_contain_text("That file could not be imported: ")
+
+
+def test_import_a_png_card(stack: Stack, open_page: Callable[..., Any], tmp_path: Path) -> None:
+    from tests.unit.cards.samples import png
+
+    card = {"spec": "chara_card_v2", "spec_version": "2.0",
+            "data": {"name": "Momo", "description": "A cheerful baker.", "first_mes": "Fresh bread, {{user}}?"}}
+    path = tmp_path / "momo.png"
+    path.write_bytes(png(texts={"chara": base64.b64encode(json.dumps(card).encode()).decode()}))
+    page = open_page(stack, locale="en-US")
+    name = f"baker-{uuid.uuid4().hex[:6]}"
+    sign_in(page, name)
+    with page.expect_request("**/api/v1/characters/import") as sent:
+        page.set_input_files("#import-file", str(path))
+    assert sent.value.headers["content-type"] == "image/png"  # the file itself, as the server reads it
+    expect(page.locator("#status")).to_have_text("Imported Momo.")
+    expect(page.locator("#log li.greeting")).to_have_text(f"Fresh bread, {name}?")
+    expect(page.locator("#greeting-picker")).to_be_hidden()  # one greeting: nothing to pick
 
 
 def test_enter_while_composing_does_not_send(stack: Stack, open_page: Callable[..., Any]) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -17,61 +15,21 @@ import httpx
 import pytest
 import redis
 
-from infra.local.services import free_port, wait_for_port
+from infra.local.services import wait_for_port
+from tests.fixtures.local_stack import ROOT, alive, descendants, free_ports, launch, still_running, stop, wait_up
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
-def _children(pid: int) -> set[int]:
-    """Every descendant of ``pid`` (from /proc), so the test can prove none survives."""
-    out: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == parent and int(entry.name) not in out:
-                out.add(int(entry.name))
-                frontier.append(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
-    port, redis_port, moto_port, os_port, api_port = (free_port() for _ in range(5))
-    token_file = tmp_path / "token"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
+    ports = free_ports()
+    port, _, moto_port, _, api_port = ports
     # A loaded 2-core CI machine can take seconds for the first query embedding; the test is
     # about the memory loop working, not about recall's latency budget (benchmarks measure that).
-    env["RECALL_BUDGET_MS"] = "10000"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
-         "--moto-port", str(moto_port), "--opensearch-port", str(os_port),
-         "--api-port", str(api_port), "--data-dir", str(tmp_path / "data"),
-         "--token-file", str(token_file)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = launch(tmp_path / "data", ports, RECALL_BUDGET_MS="10000")
     try:
-        wait_for_port(port, timeout_s=120, proc=proc)  # type: ignore[arg-type]
-        for _ in range(100):
-            if token_file.exists() and token_file.read_text():
-                break
-            time.sleep(0.1)
-        token = token_file.read_text()
-        children = _children(proc.pid)
+        token = wait_up(tmp_path / "data", proc, set())
+        children = descendants(proc.pid)
         assert len(children) >= 3  # redis, moto, the chat function (and what the stack adds)
 
         headers = {"Authorization": f"Bearer {token}"}
@@ -98,7 +56,7 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
 
             # ending the session turns it into long-term memory through SQS and the worker
             end = http.post(f"http://127.0.0.1:{port}/api/v1/chat/sessions/xiaoyu/end", headers=headers)
-            assert end.status_code == 200 and end.json()["messages"] == 4
+            assert end.status_code == 200 and end.json()["messages"] == 5  # the greeting and two turns
             ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
                                aws_access_key_id="local", aws_secret_access_key="local")
             facts: list[dict] = []
@@ -119,48 +77,13 @@ def test_make_dev_stack_streams_and_stops_cleanly(tmp_path: Path) -> None:
             done = json.loads(resp.text.strip().split("\n\n")[-1].split("data: ", 1)[1])
             assert done["memories"] >= 1, done
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in children):
-        time.sleep(0.1)
-    assert [p for p in children if _alive(p)] == []
+        stop(proc, timeout_s=30)
+    assert still_running(children, timeout_s=10) == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
     # the clean stop snapshotted moto's in-memory data, so the next start brings the facts back
     snapshot = json.loads((tmp_path / "data" / "moto" / "snapshot.json").read_text())
     assert any(i["sk"]["S"] == names[0]["sk"]["S"] for i in snapshot["tables"]["companion-memory"])
-
-
-def _launch(tmp_path: Path, ports: tuple[int, ...], *, ignore_sigint: bool = False) -> subprocess.Popen[str]:
-    """Start the runner as `make dev` does, with its own ports and data dir (never /work/main/.local)."""
-    port, redis_port, moto_port, os_port, api_port = ports
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "REDIS_", "MEMORY_QUEUE"))}
-    env["LOCAL_SNAPSHOT_INTERVAL_S"] = "1"
-    token_file = tmp_path / "token"
-    token_file.unlink(missing_ok=True)
-    # `make dev &` from a non-interactive shell: the runner inherits SIGINT ignored.
-    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
-    return subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", str(port), "--redis-port", str(redis_port),
-         "--moto-port", str(moto_port), "--opensearch-port", str(os_port), "--api-port", str(api_port),
-         "--data-dir", str(tmp_path / "data"), "--token-file", str(token_file)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec)
-
-
-def _wait_up(tmp_path: Path, proc: subprocess.Popen[str], reaper: set[int]) -> str:
-    """The token file is written once the stack is up (warmed up too): returns the dev token."""
-    token_file = tmp_path / "token"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (token_file.exists() and token_file.read_text()):
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        time.sleep(0.2)
-    reaper.update(_children(proc.pid))
-    return token_file.read_text()
 
 
 def _recorded(tmp_path: Path) -> dict[str, int]:
@@ -182,33 +105,15 @@ def _facts(http: httpx.Client, api_port: int, token: str) -> str:
     return resp.text
 
 
-def _stopped(children: set[int]) -> list[int]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_alive(p) for p in children):
-        time.sleep(0.1)
-    return [p for p in children if _alive(p)]
-
-
-@pytest.fixture()
-def reaper() -> Iterator[set[int]]:
-    """Process groups the test saw: whatever still runs at its end (a failed assertion) is stopped."""
-    seen: set[int] = set()
-    yield seen
-    for pid in seen:
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-
-
 def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_crash(tmp_path: Path,
                                                                                    reaper: set[int]) -> None:
     """Items 12-15 of issue 9 in one life of a data dir (three starts, to keep the suite short)."""
-    ports = tuple(free_port() for _ in range(5))
+    ports = free_ports()
     port, redis_port, _, _, api_port = ports
-    first = _launch(tmp_path, ports, ignore_sigint=True)
+    first = launch(tmp_path / "data", ports, ignore_sigint=True, LOCAL_SNAPSHOT_INTERVAL_S="1")
     with httpx.Client(timeout=60) as http:
         try:
-            token = _wait_up(tmp_path, first, reaper)
+            token = wait_up(tmp_path / "data", first, reaper)
             assert _turn(http, port, token, "你好，我叫小林")["done"] is True
             end = http.post(f"http://127.0.0.1:{port}/api/v1/chat/sessions/xiaoyu/end",
                             headers={"Authorization": f"Bearer {token}"})
@@ -217,18 +122,18 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
             while time.monotonic() < deadline and "小林" not in _facts(http, api_port, token):
                 time.sleep(0.5)
             assert "小林" in _facts(http, api_port, token)
-            children = _children(first.pid)
+            children = descendants(first.pid)
             assert len(children) >= 6
 
             # A second start in the same data dir refuses, stops nothing, and the first keeps serving.
-            other = tuple(free_port() for _ in range(5))
+            other = free_ports()
             second = subprocess.run(
                 [sys.executable, "-m", "infra.local", "--port", str(other[0]), "--redis-port", str(other[1]),
                  "--moto-port", str(other[2]), "--opensearch-port", str(other[3]), "--api-port", str(other[4]),
                  "--data-dir", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=60)
             assert second.returncode != 0
             assert f"already running (pid {first.pid})" in second.stderr + second.stdout
-            assert all(_alive(p) for p in children) and first.poll() is None
+            assert all(alive(p) for p in children) and first.poll() is None
             assert "小林" in _facts(http, api_port, token)
 
             # redis-server dies: reported, restarted, and the stack keeps serving.
@@ -252,7 +157,7 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
             assert _recorded(tmp_path)["moto"] != old_moto and first.poll() is None
             assert "小林" in _facts(http, api_port, token)
             assert _turn(http, port, token, "还在吗")["done"] is True
-            children = _children(first.pid)
+            children = descendants(first.pid)
             reaper.update(children)
         finally:
             # The terminal goes away (stdout closed), then Ctrl-C, and more signals while it stops: one complete stop.
@@ -271,15 +176,15 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
                 first.kill()
                 raise
         assert first.returncode == 0
-        assert _stopped(children) == []
+        assert still_running(children) == []
         assert not (tmp_path / "data" / "pids.json").exists()
         log = (tmp_path / "data" / "logs" / "stack.log").read_text()
         assert "already stopping" in log and "saved " in log and log.rstrip().endswith("stopped")
 
         # The next start has everything, and its first turn already recalls (warmed up, default budget).
-        again = _launch(tmp_path, ports)
+        again = launch(tmp_path / "data", ports, LOCAL_SNAPSHOT_INTERVAL_S="1")
         try:
-            token = _wait_up(tmp_path, again, reaper)
+            token = wait_up(tmp_path / "data", again, reaper)
             assert "小林" in _facts(http, api_port, token)
             done = _turn(http, port, token, "你还记得我叫什么吗？")
             assert done["memories"] >= 1 and "recall_timeout" not in done["degraded"], done
@@ -289,16 +194,16 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
             while time.monotonic() < deadline and "被杀之前的最后一句" not in snapshot.read_text(encoding="utf-8"):
                 time.sleep(0.3)
             assert "被杀之前的最后一句" in snapshot.read_text(encoding="utf-8")
-            orphans = _children(again.pid)
+            orphans = descendants(again.pid)
         finally:
             again.kill()  # kill -9: no stop, no final snapshot, the children left running
             again.wait(timeout=10)
 
     # After the crash: leftovers stopped, moto restored from the periodic snapshot, Redis kept.
-    third = _launch(tmp_path, ports)
+    third = launch(tmp_path / "data", ports, LOCAL_SNAPSHOT_INTERVAL_S="1")
     try:
-        token = _wait_up(tmp_path, third, reaper)
-        assert _stopped(orphans) == []
+        token = wait_up(tmp_path / "data", third, reaper)
+        assert still_running(orphans) == []
         with httpx.Client(timeout=60) as http:
             history = http.get(f"http://127.0.0.1:{api_port}/api/v1/chat/history",
                                headers={"Authorization": f"Bearer {token}"}, params={"character_id": "xiaoyu"})
@@ -314,7 +219,7 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
         for table in ddb.list_tables()["TableNames"]:
             items = ddb.scan(TableName=table)["Items"]
             assert [i for i in items if "local-warmup" in json.dumps(i)] == [], table
-        children = _children(third.pid)
+        children = descendants(third.pid)
     finally:
         third.send_signal(signal.SIGHUP)
         try:
@@ -323,13 +228,13 @@ def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_cra
             third.kill()
             raise
     assert "previous run left behind" in out and "cleared" not in out
-    assert _stopped(children) == []
+    assert still_running(children) == []
 
 
 def test_a_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> None:
     import socket
 
-    ports = tuple(free_port() for _ in range(5))
+    ports = free_ports()
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports[2]))  # the redis port
         squatter.listen()

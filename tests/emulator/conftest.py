@@ -1,4 +1,4 @@
-"""Fixtures: one in-process emulator per session, opensearch-py clients, and a fresh index name per test."""
+"""Fixtures: opensearch-py clients of the session's emulator (``emulator_url``), and a fresh index name per test."""
 
 from __future__ import annotations
 
@@ -7,16 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from opensearchpy import AsyncOpenSearch, OpenSearch
-
-from infra.opensearch_emulator import EmulatorServer
-
-
-@pytest.fixture(scope="session")
-def emulator_url() -> Iterator[str]:
-    server = EmulatorServer()
-    url = server.start()
-    yield url
-    server.stop()
 
 
 @pytest.fixture(scope="session")

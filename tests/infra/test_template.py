@@ -199,7 +199,7 @@ def test_route_regex() -> None:
 
 def test_every_memory_api_route_is_reachable(template: dict[str, Any]) -> None:
     """Each /api/v1 route the memory API app serves has an HTTP API route leading to it."""
-    from companion.api.memory_app import create_app
+    from companion.api.memory_api.app import create_app
 
     app = create_app()  # builds no clients until the first request
     api_paths = {r.path for r in app.routes if getattr(r, "path", "").startswith("/api/")}
@@ -290,6 +290,9 @@ def test_archive_bucket_is_private_encrypted_versioned(template: dict[str, Any])
     rules = {r.get("Prefix"): r for r in bucket["LifecycleConfiguration"]["Rules"]}
     assert rules["conversations/"]["Transitions"]
     assert rules["exports/"]["ExpirationInDays"] > 0
+    # A deleted character's avatar: the delete leaves a noncurrent version, which goes a day later.
+    assert rules["avatars/"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["avatars/"]["ExpiredObjectDeleteMarker"] is True
 
 
 def test_environment_names_are_settings_fields(template: dict[str, Any]) -> None:

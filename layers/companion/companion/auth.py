@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -32,6 +33,17 @@ def resolve_secret(settings: Settings) -> str:
     raise RuntimeError("no JWT key configured: set JWT_SECRET_PARAM or JWT_JWKS_URL")
 
 
+# Claims an identity provider may put the person's own name in (OIDC standard claims), first found wins.
+DISPLAY_NAME_CLAIMS = ("name", "nickname", "preferred_username", "given_name")
+MAX_DISPLAY_NAME_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str  # the token's ``sub``
+    display_name: str | None = None  # what the token says the person is called, if it says
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
@@ -46,6 +58,10 @@ class TokenVerifier:
 
     def verify(self, authorization: str | None) -> str:
         """Returns the user id for an ``Authorization: Bearer`` header value."""
+        return self.identify(authorization).user_id
+
+    def identify(self, authorization: str | None) -> Identity:
+        """The user id and, when the token carries one, the person's display name."""
         if not authorization:
             raise Unauthorized("missing bearer token", code="missing_token")
         scheme, _, token = authorization.partition(" ")
@@ -73,7 +89,16 @@ class TokenVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not valid_user_id(sub):
             raise Unauthorized("token subject is not a valid user id", code="invalid_token")
-        return sub
+        return Identity(sub, display_name(claims))
+
+
+def display_name(claims: dict[str, Any]) -> str | None:
+    """The first display-name claim that is a usable name: one line of text, whitespace collapsed, cut to 64."""
+    for claim in DISPLAY_NAME_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, str) and valid_user_id(value.strip()):
+            return " ".join(value.split())[:MAX_DISPLAY_NAME_CHARS]
+    return None
 
 
 # Identity providers issue many forms (Cognito UUIDs, "auth0|…", "google-oauth2|…", e-mail

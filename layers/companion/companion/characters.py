@@ -18,7 +18,7 @@ BUILTIN_CHARACTERS: dict[str, Character] = {
     c.character_id: c
     for c in [
         Character(
-            character_id="xiaoyu", name="小雨", language="zh",
+            character_id="xiaoyu", name="小雨", language="zh", time_zone="Asia/Shanghai",
             description="一个温柔、细心、有点俏皮的陪伴者，喜欢倾听，也会记住你说过的事。",
             personality="温柔、体贴、好奇、偶尔幽默",
             scenario="你们是认识了很久的朋友，常在晚上聊天。",
@@ -62,6 +62,18 @@ class CharacterService:
         if found.character.owner_id and found.character.owner_id != user_id:
             raise NotFound(f"character '{character_id}' not found", code="unknown_character")
         return found
+
+    async def visible(self, user_id: str) -> list[Character]:
+        """The characters ``user_id`` may talk to: the built-in ones and their own (built-in first, by name).
+
+        The store down → the built-in ones still answer.
+        """
+        try:
+            stored = await self._repo.list(owner_id=user_id)
+        except StoreUnavailable:
+            stored = []
+        chars = {c.character_id: c for c in [*BUILTIN_CHARACTERS.values(), *stored] if c.owner_id in (None, user_id)}
+        return sorted(chars.values(), key=lambda c: (c.owner_id is not None, c.name))
 
     async def _lookup(self, character_id: str) -> CharacterLookup:
         hit = self._local.get(character_id)

@@ -92,8 +92,11 @@ class Settings(BaseSettings):
     prompt_history_messages: int = 50
     prompt_history_tokens: int = 20000
     character_cache_ttl_s: int = 300
+    # A new conversation's greeting mentions a remembered dated event (a birthday) this many days
+    # away or nearer, today included; 0 turns the line off.
+    greeting_upcoming_days: int = Field(default=3, ge=0, le=31)
     # X-Ray subsegments (recall, model, persist) for the chat function under the web adapter.
-    # Off by default: importing aws-xray-sdk adds ~0.3-0.6 s to the chat cold start.
+    # Off by default: importing aws-xray-sdk lengthens the chat cold start (the README says by how much).
     chat_tracing: bool = False
 
     # Memory generation
@@ -113,17 +116,46 @@ class Settings(BaseSettings):
     # worst case); later records of the batch go back to the queue instead of timing out the batch.
     memory_task_time_reserve_ms: int = 45_000
 
-    # Recall
-    # "always": search on every turn (the companion can bring memories up unasked; LoCoMo: intent
-    # rules fire for 62 of 760 third-person questions). "intent": only when the rules ask for it.
+    # Recall: every default of the recall service is here; RecallConfig.from_settings reads them
+    # (benchmarks/locomo_recall.py measures each against long conversations).
+    # "always": search on every turn, so the companion can bring memories up unasked (the intent
+    # rules are for a user asking about their own past). "intent": only when the rules ask for it.
     recall_policy: Literal["intent", "always"] = "always"
     recall_budget_ms: int = 2000
     recall_max_memories: int = 5
     recall_max_tokens: int = 1000
+    # Ranking: relevance leads; recency and importance decide near-ties, they never outvote it.
     recall_weight_relevance: float = 0.8
     recall_weight_recency: float = 0.1
     recall_weight_importance: float = 0.1
     recall_half_life_days: float = 30.0
+    # Candidates per search, and the reciprocal-rank-fusion constant: small, because the lists
+    # are short (the textbook 60 was set for 1000-document lists and flattens rank 1 vs rank 20).
+    recall_knn_k: int = 20
+    recall_bm25_k: int = 20
+    recall_fusion_k: int = 10
+    recall_fusion_weights: dict[str, float] = Field(default_factory=lambda: {
+        "knn": 1.0, "bm25": 1.0, "profile": 1.0, "events": 1.0, "summaries": 0.8})
+    # Shares of the budget: the searches, then the neighbouring turns; recall must end inside the
+    # chat turn's own wait on it.
+    recall_source_share: float = 0.7
+    recall_neighbour_share: float = 0.2
+    # Turns before/after a retrieved turn (an answer often sits a turn or two from the hit), for
+    # how many of the best turn hits. A window's size follows max_tokens / max_memories.
+    recall_neighbour_window: int = 2
+    recall_neighbour_hits: int = 5
+    recall_upcoming_days: int = 30  # dated events this close are offered to the companion unasked
+    recall_expand_query: bool = True  # English inflections for BM25 (the index has no stemmer)
+    # Spread fused scores over 0..1 before ranking: RRF scores of a short list differ by less than
+    # 2x, so divided by the max they would let recency outvote relevance.
+    recall_spread_relevance: bool = True
+    # The memory types searched (empty: all); ["turn"] searches raw turns only (debugging).
+    recall_memory_types: list[Literal["turn", "summary", "event", "profile"]] = Field(default_factory=list)
+    # At most this many summaries/events/facts among the memories (-1: no cap): they restate what
+    # turns say, and uncapped they took the slots of the turns that hold the answer (LoCoMo dev).
+    recall_max_derived: int = -1
+    # The calendar "today" of upcoming events and of an event's distance (an IANA zone name).
+    recall_timezone: str = "UTC"
 
     @field_validator("llm_chain", mode="before")
     @classmethod

@@ -26,8 +26,8 @@ def tracer() -> Any:
     return Tracer(service=SERVICE)
 
 
-class Telemetry:
-    """The narrow metrics/tracing surface the domain uses; keeps Powertools out of domain code."""
+class PowertoolsTelemetry:
+    """``ports.Telemetry`` over Powertools Metrics (EMF) and the X-Ray tracer: keeps them out of the domain."""
 
     tracing = False  # set by the chat app when CHAT_TRACING is on (the handlers trace by decorator)
 
@@ -50,7 +50,7 @@ class Telemetry:
             metrics.flush_metrics()
 
 
-telemetry = Telemetry()
+telemetry = PowertoolsTelemetry()
 
 
 TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"

@@ -1,11 +1,10 @@
-"""Chat-turn fixtures: real redis-server, moto's server, and the fake OpenAI-compatible LLM."""
+"""Chat-turn fixtures: settings and chat clients over the shared redis-server, moto's server and fake LLM server."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,28 +14,17 @@ import redis
 from companion.api.chat_app import create_app
 from companion.auth import issue_token
 from companion.bootstrap import Container, build_container
+from companion.characters import BUILTIN_CHARACTERS
 from companion.config import ModelSpec, Settings
 
 from infra.fake_llm import FakeLLMServer
-from infra.local.resources import create_local_resources
-from infra.local.stack import seed_characters
 
 JWT_SECRET = "test-secret-for-chat-tests"
 
 
-@pytest.fixture(scope="session")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def aws_resources(moto_endpoint: str) -> dict[str, str]:
-    created = create_local_resources(Settings(aws_endpoint_url=moto_endpoint))
-    asyncio.run(seed_characters({"AWS_ENDPOINT_URL": moto_endpoint}))
-    return created
+def greeting(character_id: str) -> tuple[str, str]:
+    """A built-in character's greeting as the conversation's first message (role, content)."""
+    return "assistant", BUILTIN_CHARACTERS[character_id].first_mes
 
 
 def model(name: str, base_url: str) -> ModelSpec:
@@ -46,8 +34,8 @@ def model(name: str, base_url: str) -> ModelSpec:
 @pytest.fixture()
 def settings_factory(redis_url: str, moto_endpoint: str, aws_resources: dict[str, str],
                      fake_llm: FakeLLMServer) -> Callable[..., Settings]:
-    fake_llm.reset()
-    # Breaker state and global rate limits are shared through Redis: start each test clean.
+    # Breaker state and global rate limits are shared through Redis: start each test clean (``fake_llm``
+    # comes reset).
     with redis.Redis.from_url(redis_url) as r:
         r.flushdb()
 

@@ -97,7 +97,7 @@ async def test_a_message_of_zero_width_characters_is_empty(client: ChatClient, m
 async def test_a_zero_width_joiner_inside_real_text_is_kept(client: ChatClient) -> None:
     status, _ = await client.say("我们👨\u200d👩\u200d👧一家", character_id="xiaoyu")
     assert status == 200
-    [user_msg, _] = await client.container.message_log.history(client.user_id, "xiaoyu", limit=5)
+    [_greeting, user_msg, _] = await client.container.message_log.history(client.user_id, "xiaoyu", limit=5)
     assert user_msg.content == "我们👨\u200d👩\u200d👧一家"
 
 

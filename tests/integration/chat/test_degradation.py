@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra.fake_llm import FakeLLMServer
 from infra.local.services import ManagedProcess, free_port
 
-from .conftest import reply_text
+from .conftest import greeting, reply_text
 
 
 async def test_redis_stopped_mid_test_turn_still_streams_and_is_logged(
@@ -22,7 +22,8 @@ async def test_redis_stopped_mid_test_turn_still_streams_and_is_logged(
     assert reply_text(events) == "still here"
     assert "redis" in events[-1][1]["degraded"]
     logged = await c.container.message_log.history(c.user_id, "luna", limit=10)
-    assert [m.content for m in logged] == ["before the outage", "first answer", "during the outage", "still here"]
+    assert [m.content for m in logged] == [greeting("luna")[1], "before the outage", "first answer",
+                                           "during the outage", "still here"]
     # without Redis the prompt still carried the conversation, read from the durable log
     sent = fake_llm.requests("primary")[-1]["body"]["messages"]
     assert any(m["content"] == "before the outage" for m in sent)

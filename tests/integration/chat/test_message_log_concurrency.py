@@ -19,10 +19,11 @@ from companion.adapters.dynamodb_messages import DynamoMessageLog
 from companion.api.chat_app import create_app
 from companion.auth import issue_token
 from companion.bootstrap import build_container
+from companion.chat.greetings import is_greeting
 from companion.config import Settings
 from companion.models import ChatMessage
 
-from .conftest import JWT_SECRET, ChatClient, parse_sse
+from .conftest import JWT_SECRET, ChatClient, greeting, parse_sse
 
 TURNS = 20
 
@@ -95,5 +96,14 @@ async def test_parallel_turns_through_the_chat_app_are_all_logged_once(
                            user, "xiaoyu")
     users = Counter(m.content for m in logged if m.role == "user")
     assert users == Counter({f"parallel message {i}": 1 for i in range(TURNS)})
-    assert sum(1 for m in logged if m.role == "assistant") == TURNS
-    assert len({m.seq for m in logged}) == len(logged) == 2 * TURNS
+    # Every turn found the conversation new; one of them opened it with the greeting, stored once.
+    greetings = [m for m in logged if is_greeting(m)]
+    assert [(m.seq, m.role, m.content) for m in greetings] == [(1, *greeting("xiaoyu"))]
+    assert sum(1 for m in logged if m.role == "assistant") == TURNS + 1
+    assert len({m.seq for m in logged}) == len(logged) == 2 * TURNS + 1
+    container = build_container(settings)
+    try:
+        window = await container.short_term.window(user, "xiaoyu", 100)
+    finally:
+        await container.aclose()
+    assert [m.content for m in window].count(greeting("xiaoyu")[1]) == 1 and len(window) == 2 * TURNS + 1

@@ -6,7 +6,7 @@ from companion.adapters.redis_short_term import RedisShortTermStore
 
 from infra.fake_llm import FakeLLMServer
 
-from .conftest import ChatClient, reply_text
+from .conftest import ChatClient, greeting, reply_text
 
 
 async def test_stream_format_order_and_done(client: ChatClient, fake_llm: FakeLLMServer) -> None:
@@ -29,12 +29,13 @@ async def test_turn_persisted_in_redis_and_dynamodb(client: ChatClient, fake_llm
     status, events = await client.say("Hi, I'm Anna", character_id="luna")
     assert status == 200
     window = await RedisShortTermStore(client.container.redis).window(client.user_id, "luna", 10)
-    assert [(m.role, m.content) for m in window] == [("user", "Hi, I'm Anna"),
+    # The conversation's first message is the character's greeting, then the turn.
+    assert [(m.role, m.content) for m in window] == [greeting("luna"), ("user", "Hi, I'm Anna"),
                                                     ("assistant", "Nice to meet you, Anna.")]
     logged = await client.container.message_log.history(client.user_id, "luna", limit=10)
-    assert [(m.role, m.content, m.seq) for m in logged] == [("user", "Hi, I'm Anna", 1),
-                                                           ("assistant", "Nice to meet you, Anna.", 2)]
-    assert logged[1].msg_id == events[-1][1]["message_id"]
+    assert [(m.role, m.content, m.seq) for m in logged] == [(*greeting("luna"), 1), ("user", "Hi, I'm Anna", 2),
+                                                           ("assistant", "Nice to meet you, Anna.", 3)]
+    assert logged[2].msg_id == events[-1][1]["message_id"]
     assert {m.session_id for m in logged} == {events[-1][1]["session_id"]}
 
 
@@ -46,7 +47,7 @@ async def test_second_turn_sees_the_first(client: ChatClient, fake_llm: FakeLLMS
     assert status == 200 and reply_text(events) == "当然记得！"
     sent = fake_llm.requests("primary")[-1]["body"]["messages"]
     contents = [(m["role"], m["content"]) for m in sent if m["role"] != "system"]
-    assert contents == [("user", "我最喜欢吃火锅"), ("assistant", "记住啦，你最喜欢火锅。"),
+    assert contents == [greeting("xiaoyu"), ("user", "我最喜欢吃火锅"), ("assistant", "记住啦，你最喜欢火锅。"),
                         ("user", "你还记得我喜欢吃什么吗？")]
 
 
@@ -54,7 +55,7 @@ async def test_history_endpoint_and_isolation_between_users(client: ChatClient, 
     await client.say("secret plans for my trip", character_id="luna")
     mine = await client.http.get("/api/v1/chat/history", params={"character_id": "luna"}, headers=client.auth())
     assert mine.status_code == 200
-    assert mine.json()["messages"][0]["content"] == "secret plans for my trip"
+    assert [m["content"] for m in mine.json()["messages"][:2]] == [greeting("luna")[1], "secret plans for my trip"]
 
     other = "someone-else"
     theirs = await client.http.get("/api/v1/chat/history", params={"character_id": "luna"},
@@ -64,10 +65,10 @@ async def test_history_endpoint_and_isolation_between_users(client: ChatClient, 
                                        headers=client.auth(other))
     assert cleared.status_code == 200 and cleared.json()["deleted_messages"] == 0
     still = await client.http.get("/api/v1/chat/history", params={"character_id": "luna"}, headers=client.auth())
-    assert len(still.json()["messages"]) == 2
+    assert len(still.json()["messages"]) == 3
 
     gone = await client.http.delete("/api/v1/chat/history", params={"character_id": "luna"}, headers=client.auth())
-    assert gone.json()["deleted_messages"] == 2
+    assert gone.json()["deleted_messages"] == 3
     after = await client.http.get("/api/v1/chat/history", params={"character_id": "luna"}, headers=client.auth())
     assert after.json()["messages"] == []
     assert await RedisShortTermStore(client.container.redis).window(client.user_id, "luna", 10) == []

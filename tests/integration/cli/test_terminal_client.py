@@ -13,15 +13,9 @@ import pytest
 from companion.bootstrap import Container
 
 from infra.local.services import free_port
-from tests.integration.recall import conftest as recall_fixtures
 from tests.integration.recall.support import Seeder, fact
-from tests.served_apps import ROOT, Stack, server_env, stack, start_stack
+from tests.served_apps import ROOT, Stack, server_env
 
-opensearch_url = recall_fixtures.opensearch_url
-memory_resources = recall_fixtures.memory_resources
-recall_settings = recall_fixtures.recall_settings
-container_factory = recall_fixtures.container_factory
-__all__ = ["stack", "start_stack"]  # the served apps' fixtures
 
 @pytest.fixture()
 def servers(stack: Stack) -> tuple[str, str, dict[str, str]]:
@@ -49,7 +43,7 @@ async def test_a_session_streams_shows_history_ends_and_reads_memory(
     assert len(reply) > len("小雨> ")  # the offline model answered, streamed into one line
     assert any(line.endswith("you: 你好，我叫小林") for line in lines)  # /history shows the stored turn
     assert any(line.startswith("  - favorite food: 火锅") for line in lines)  # /memory
-    assert "Session ended; 2 messages go to long-term memory." in lines
+    assert "Session ended; 3 messages go to long-term memory." in lines  # the greeting and a turn
 
 
 async def test_forget_deletes_the_memories(servers: tuple[str, str, dict[str, str]],

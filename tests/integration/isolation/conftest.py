@@ -1,5 +1,5 @@
-"""Isolation fixtures: one container over every real store (redis-server, moto's server, the
-OpenSearch emulator), shared with the recall tests, and the chat app over it."""
+"""Isolation fixtures: one container over every real store (the shared ``container_factory``), and the chat
+app over it."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ import pytest
 from companion.api.chat_app import create_app
 from companion.bootstrap import Container
 
-from tests.integration.recall import conftest as recall_fixtures
+from tests.fixtures.stores import JWT_SECRET
 
-JWT_SECRET = recall_fixtures.JWT_SECRET
-opensearch_url = recall_fixtures.opensearch_url
-memory_resources = recall_fixtures.memory_resources
-recall_settings = recall_fixtures.recall_settings
-container_factory = recall_fixtures.container_factory
+__all__ = ["JWT_SECRET"]  # the secret the shared settings sign with, as the tests import it
 
 
 @pytest.fixture()

@@ -14,11 +14,11 @@ import httpx
 import pytest
 import redis.crc
 from companion.adapters.keys import decode_id, encode_id, partition_key, redis_tag, task_group_id
-from companion.adapters.opensearch_index import MemoryDoc
 from companion.adapters.redis_short_term import messages_key, meta_key, unlogged_key
 from companion.adapters.s3_archive import archive_key
 from companion.auth import issue_token
-from companion.bootstrap import Container
+from companion.bootstrap import Container, builders
+from companion.memory.documents import MemoryDoc
 from companion.memory.records import FactRecord
 from companion.memory.scheduler import task_id_for
 from companion.models import ChatMessage
@@ -164,7 +164,7 @@ async def test_index_is_per_pair(stores: Container, pairs) -> None:  # type: ign
 
 async def test_archive_is_per_pair(stores: Container, pairs) -> None:  # type: ignore[no-untyped-def]
     (au, ac), (vu, vc) = pairs
-    archive = stores.archive
+    archive = builders.conversation_archive(stores.settings)  # the chat container has no archive
     assert archive is not None
     ts = time.time()
     await archive.put(archive_key(vu, vc, "s1", ts, 1, 2), {"owner": "victim"})

@@ -1,25 +1,11 @@
+"""LLM-chain fixtures: a Redis client over the shared redis-server (the shared ``fake_llm`` serves the models)."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-
-from infra.fake_llm import FakeLLMServer
-
-
-@pytest.fixture(scope="session")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def fake_llm(fake_llm_server: FakeLLMServer) -> FakeLLMServer:
-    fake_llm_server.reset()
-    return fake_llm_server
 
 
 @pytest.fixture()

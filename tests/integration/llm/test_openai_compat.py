@@ -124,3 +124,23 @@ async def test_scripted_replies_and_control_endpoints(fake_llm: FakeLLMServer) -
         assert "m1" in {m["id"] for m in models["data"]}
         await http.post("/_reset")
         assert (await http.get("/_requests")).json() == []
+
+
+async def test_a_finished_stream_leaves_its_connection_to_the_next_turn(fake_llm: FakeLLMServer) -> None:
+    """Each turn on a new connection would pay a TCP (and, to a real provider, a TLS) handshake."""
+    connects: list[str] = []
+
+    async def trace(event: str, info: dict[str, object]) -> None:
+        if event == "connection.connect_tcp.started":
+            connects.append(event)
+
+    async def with_trace(request: httpx.Request) -> None:
+        request.extensions["trace"] = trace
+
+    client = httpx.AsyncClient(event_hooks={"request": [with_trace]})
+    provider = OpenAICompatProvider(ModelSpec(name="m1", base_url=fake_llm.base_url), "sk-test", client=client)
+    for _ in range(3):
+        texts, usage = await _stream(provider)
+        assert "".join(texts) == "echo: tell me about the moon tonight" and usage is not None
+    await client.aclose()
+    assert len(connects) == 1

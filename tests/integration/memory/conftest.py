@@ -1,4 +1,4 @@
-"""Memory-worker fixtures: moto (DynamoDB/SQS/S3), the OpenSearch emulator in-process, the fake LLM.
+"""Memory-worker fixtures over the shared moto (DynamoDB/SQS/S3), OpenSearch emulator and fake LLM (``memory_llm``).
 
 Each test gets its own user id, so tests share the session's stores without interfering.
 The multilingual-e5 model is slow on small CPUs, so most tests embed with ``HashEmbedder``
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +18,13 @@ from companion.adapters.dynamodb_memory import DynamoMemoryRepository
 from companion.adapters.keys import task_group_id
 from companion.adapters.opensearch_index import OpenSearchMemoryIndex
 from companion.adapters.s3_archive import S3ConversationArchive
+from companion.bootstrap import WorkerContainer, build_worker
 from companion.config import ModelSpec, Settings
 from companion.embeddings.base import Embedder, Kind
 from companion.models import ChatMessage, MemoryTask
-from companion.worker_bootstrap import WorkerContainer, build_worker
 
 from infra.fake_llm import FakeLLMServer
-from infra.local.resources import create_local_resources
 from infra.local.worker_poller import FakeLambdaContext, lambda_record
-from infra.opensearch_emulator import EmulatorServer
 
 
 class HashEmbedder(Embedder):
@@ -50,27 +48,6 @@ class HashEmbedder(Embedder):
             vec[0] += 1e-3
             out.append(vec)
         return out
-
-
-@pytest.fixture(scope="session")
-def opensearch_url() -> Iterator[str]:
-    server = EmulatorServer(port=0)
-    url = server.start()
-    yield url
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def memory_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def memory_resources(moto_endpoint: str) -> dict[str, str]:
-    return create_local_resources(Settings(aws_endpoint_url=moto_endpoint))
 
 
 @pytest.fixture()

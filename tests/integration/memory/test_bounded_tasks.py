@@ -68,7 +68,7 @@ async def test_huge_messages_embed_a_bounded_text_and_keep_their_full_text(worke
     assert len(prompt) < w.settings.memory_extract_max_chars + 2_000
     assert "我的猫叫团子" in prompt and "Mochi" in prompt and zh[:50] in prompt
 
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert status and status["status"] == "completed"
 
 
@@ -82,13 +82,13 @@ async def test_a_task_over_the_size_limit_is_rejected_with_its_reason_and_others
 
     assert w.deliver(big, small) == {"batchItemFailures": []}  # rejected, not redelivered
 
-    status = await w.container.statuses.get(big.task_id)
+    status = await w.container.task_statuses.get(big.task_id)
     assert status and status["status"] == "rejected"
     assert status["error"] == "task_too_large: 6000 characters in 2 messages, the limit is 5000"
     assert await w.docs(big_user) == [] and await w.items(big_user) == []
     assert len(memory_llm.requests("bounded-reject")) == 1  # only the small task reached the model
 
-    other = await w.container.statuses.get(small.task_id)
+    other = await w.container.task_statuses.get(small.task_id)
     assert other and other["status"] == "completed"
     assert {d["content"] for d in await w.docs(small_user, ["turn"])} == {ZH, "记住啦！"}
 
@@ -98,7 +98,7 @@ async def test_a_task_with_too_many_messages_is_rejected(worker_for) -> None:
     uid = user()
     task = make_task(uid, conversation(uid, [f"第{i}句" for i in range(6)]))
     assert w.deliver(task) == {"batchItemFailures": []}
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert status and status["status"] == "rejected"
     assert status["error"] == "task_too_large: 6 messages, the limit is 4"
 
@@ -122,7 +122,7 @@ async def test_records_left_without_time_for_a_task_go_back_untouched(worker_for
         r["messageId"] for r in event["Records"])
     assert memory_llm.requests("bounded-deferred") == []
     for t in tasks:
-        assert await w.container.statuses.get(t.task_id) is None  # never started, nothing recorded
+        assert await w.container.task_statuses.get(t.task_id) is None  # never started, nothing recorded
         assert await w.docs(t.user_id) == []
     # With the time a task needs, the same records are processed.
     assert app.handler(event, FakeLambdaContext()) == {"batchItemFailures": []}

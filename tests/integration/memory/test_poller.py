@@ -94,7 +94,7 @@ async def test_300kb_segment_travels_through_s3(poller_for) -> None:
                          endpoint_url=s.aws_endpoint_url)
     await queue.publish(task)
     stats = poller.drain(idle_polls=1, timeout_s=30)
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert stats["failed"] == 0 and stats["succeeded"] >= 1, status
     assert status and status["status"] == "completed"
     turns = await w.docs(uid, ["turn"])
@@ -120,7 +120,7 @@ async def test_sweeper_schedules_idle_and_old_conversations(poller_for, memory_l
     aws.client("dynamodb", endpoint_url=s.aws_endpoint_url).update_item(
         TableName=s.messages_table, Key={"pk": {"S": f"{idle_uid}#xiaoyu"}, "sk": {"S": "CONV"}},
         UpdateExpression="SET last_active_at = :t", ExpressionAttributeValues={":t": {"N": str(now - 31 * 60)}})
-    counts = await sweeper_app.sweep(container, now=time.time())
+    counts = await container.sweeper.sweep(now=time.time())
     assert counts["idle"] >= 1 and counts["ttl_guard"] >= 1, counts
     stats = poller.drain(idle_polls=1, timeout_s=20)
     assert stats["failed"] == 0

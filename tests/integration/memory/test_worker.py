@@ -59,7 +59,7 @@ async def test_canonical_example_offline_rules_real_embeddings(worker_for, setti
     assert doc["summary"]["text"] and doc["messages"][0]["content"] == CANONICAL
     assert {p["key"] for p in doc["extracted_profiles"]} >= {"name", "favorite_food"}
 
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert status and status["status"] == "completed"
 
 
@@ -140,7 +140,7 @@ async def test_invalid_twice_fails_the_task_and_writes_nothing(worker_for, memor
     assert resp["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert len(memory_llm.requests("extract-bad")) == 2  # the call + one repair, no more
     assert await w.docs(uid) == [] and await w.items(uid) == [] and await w.archives(uid) == []
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert status and status["status"] == "failed" and "ExtractionFailed" in status["error"]
 
     # The idempotency record was released: the redelivery is processed once the model behaves.
@@ -190,6 +190,6 @@ async def test_archive_down_still_writes_the_memory_and_says_so(worker_for) -> N
     facts, _, _ = await w.repo.load(uid, "xiaoyu")
     assert {k: f.value for (_, k), f in facts.items()}["name"] == "小林"
     assert any(d["memory_type"] == "turn" for d in await w.docs(uid))
-    status = await w.container.statuses.get(task.task_id)
+    status = await w.container.task_statuses.get(task.task_id)
     assert status and status["status"] == "completed" and status["degraded"] == ["archive"]
     assert "archive_key" not in status

@@ -1,33 +1,27 @@
-"""Memory API fixtures: the recall fixtures (moto, redis-server, OpenSearch emulator) plus an HTTP client."""
+"""Memory API fixtures: the memory API's own container over the shared stores (moto, redis-server,
+the OpenSearch emulator) behind an HTTP client. Seeding goes through the shared ``seeder``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from companion.api.memory_app import create_app
+from companion.api.memory_api.app import create_app
 from companion.auth import issue_token
-from companion.bootstrap import Container
+from companion.bootstrap import MemoryApiContainer, build_memory_api_container
+from companion.config import Settings
 
-from tests.integration.recall import conftest as recall_fixtures
+from tests.fixtures.stores import JWT_SECRET
 
-# The recall tests' fixtures, shared (pytest finds fixtures by name in this module).
-JWT_SECRET = recall_fixtures.JWT_SECRET
-opensearch_url = recall_fixtures.opensearch_url
-memory_resources = recall_fixtures.memory_resources
-recall_settings = recall_fixtures.recall_settings
-container_factory = recall_fixtures.container_factory
-container = recall_fixtures.container
-seeder = recall_fixtures.seeder
-user_id = recall_fixtures.user_id
+__all__ = ["JWT_SECRET"]  # the secret the shared settings sign with, as the tests import it
 
 
 @dataclass
 class Api:
-    container: Container
+    container: MemoryApiContainer
     http: httpx.AsyncClient
     user_id: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -40,7 +34,23 @@ class Api:
 
 
 @pytest.fixture()
-async def api(container: Container, user_id: str) -> AsyncIterator[Api]:
+async def memory_api_container_factory(recall_settings: Callable[..., Settings]
+                                       ) -> AsyncIterator[Callable[..., MemoryApiContainer]]:
+    """``make(**settings_overrides)``: a memory API container over the shared stores, closed after the test."""
+    made: list[MemoryApiContainer] = []
+
+    def make(**overrides: Any) -> MemoryApiContainer:
+        made.append(build_memory_api_container(recall_settings(**overrides)))
+        return made[-1]
+
+    yield make
+    for c in made:
+        await c.aclose()
+
+
+@pytest.fixture()
+async def api(memory_api_container_factory: Callable[..., MemoryApiContainer], user_id: str) -> AsyncIterator[Api]:
+    container = memory_api_container_factory()
     app = create_app(container)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test",
                                  timeout=30) as http:

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from companion.api.memory_app import create_app
-from companion.bootstrap import Container
+from companion.api.memory_api.app import create_app
+from companion.bootstrap import MemoryApiContainer
 
 from infra.local.services import free_port
 from tests.integration.recall.support import Seeder, fact
@@ -154,8 +154,8 @@ async def test_unknown_routes_and_methods_answer_in_the_error_shape(api: Api) ->
 
 
 async def test_dynamodb_unreachable_gives_503_store_unavailable_everywhere(
-        container_factory: Callable[..., Container], user_id: str) -> None:
-    dead = container_factory(aws_endpoint_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+        memory_api_container_factory: Callable[..., MemoryApiContainer], user_id: str) -> None:
+    dead = memory_api_container_factory(aws_endpoint_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(dead)),
                                  base_url="http://api.test", timeout=60) as http:
         api = Api(dead, http, user_id)

@@ -1,4 +1,4 @@
-"""Characters (built-in, custom, Card V2 import) and chat history through the memory API."""
+"""Characters (built-in, custom, card import) and chat history through the memory API (cards: test_cards.py)."""
 
 from __future__ import annotations
 
@@ -66,13 +66,16 @@ async def test_import_character_card_v2(api: Api) -> None:
     assert ch["name"] == "Aria" and ch["owner_id"] == api.user_id
     assert ch["first_mes"] == "Course plotted, captain." and ch["post_history_instructions"] == "Stay in character."
     assert ch["system_prompt"] == "You are Aria." and "{{user}}" in ch["mes_example"]
-    assert [e["content"] for e in ch["character_book"]] == ["The Aurora is a deep-space cruiser."]
+    # Every entry is kept, a disabled one too (the prompt skips it), so an export gives the card back.
+    assert [(e["content"], e["enabled"]) for e in ch["character_book"]] == [
+        ("The Aurora is a deep-space cruiser.", True), ("disabled entry", False)]
+    assert ch["creator_notes"] == "ignored" and ch["tags"] == ["scifi"] and ch["warnings"] == []
     got = (await api.call("GET", f"/api/v1/characters/{ch['character_id']}")).json()
     assert got["scenario"] == "On the bridge of the Aurora."
     r = await api.call("POST", "/api/v1/characters/import", json={**CARD, "spec": "chara_card_v1"})
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_card"
     r = await api.call("POST", "/api/v1/characters/import", json={"spec": "chara_card_v2", "data": {}})
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["error"]["message"] == "data.name is required and must hold visible text"
 
 
 async def test_chat_history_pages_and_is_private(api: Api) -> None:

@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from companion.bootstrap import Container
+from companion.bootstrap import MemoryApiContainer
 
 from tests.integration.recall.support import fact, summary
 
@@ -16,7 +16,7 @@ CH = "xiaoyu"
 FACTS = {"job": "程序员", "city": "杭州", "name": "小林", "pet": "cat"}
 
 
-async def _seed(container: Container, user_id: str, character_id: str = CH) -> None:
+async def _seed(container: MemoryApiContainer, user_id: str, character_id: str = CH) -> None:
     assert container.memory_repo is not None
     await container.memory_repo.save([fact(user_id, character_id, k, v) for k, v in FACTS.items()],
                                      summary=[summary(user_id, character_id, f"chat {i}", age_days=i)

@@ -22,8 +22,10 @@ from companion.config import Settings, get_settings
 
 from infra.local.http_api import HttpApiServer, LambdaContext, routes_from_template
 from tests.integration.recall.support import Seeder, fact
+from tests.unit.cards.samples import pixels, text_chunks, v3_card
 
 from .conftest import JWT_SECRET
+from .test_cards import png_card
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"
@@ -193,5 +195,35 @@ def test_local_http_api_serves_the_routes_through_the_handler(lambda_env: dict[s
             assert r.status_code == 401 and r.json()["error"]["code"] == "missing_token"
             r = http.get("/api/v1/not-a-route", headers=headers)
             assert r.status_code == 404 and r.json() == {"message": "Not Found"}
+
+            # A PNG card as the raw body (base64 in the v2 event), and the exported PNG back (base64 in the result).
+            image = png_card(v3_card())
+            r = http.post("/api/v1/characters/import", content=image, headers={**headers, "Content-Type": "image/png"})
+            assert r.status_code == 201, r.text
+            assert r.json()["has_avatar"] is True and r.json()["name"] == "林月"
+            out = http.get(f"/api/v1/characters/{r.json()['character_id']}/card", params={"format": "png"},
+                           headers=headers)
+            assert out.status_code == 200 and out.headers["content-type"] == "image/png"
+            assert pixels(out.content) == pixels(image) and set(text_chunks(out.content)) == {"ccv3", "chara"}
+            assert out.headers["content-disposition"].startswith("attachment; filename=")
     finally:
         server.stop()
+
+
+def test_local_http_api_serves_the_docs_through_the_handler(lambda_env: dict[str, str]) -> None:
+    """Locally only: template.yaml routes no docs path, the local HTTP API adds them (infra/local/http_api.py)."""
+    server = HttpApiServer(port=0)
+    url = server.start()
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            r = http.get("/openapi.json")
+            assert r.status_code == 200 and "requestBody" in r.json()["paths"]["/api/v1/memory/recall"]["post"]
+            page = http.get("/docs")
+            assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
+            css = http.get("/docs/assets/swagger-ui.css")
+            assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+            icon = http.get("/docs/assets/favicon-32x32.png")  # binary: base64 through the v2 event and back
+            assert icon.status_code == 200 and icon.content.startswith(b"\x89PNG")
+    finally:
+        server.stop()
+

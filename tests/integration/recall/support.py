@@ -1,7 +1,7 @@
 """Seeding long-term memory for recall and memory-API tests through the real write path.
 
 Records go to DynamoDB with the repository, and their search documents (plus raw turns) are
-built by the worker's own ``MemoryGenerator._documents`` and embedded with the real embedder,
+built by the worker's own ``task_documents`` and embedded with the real embedder,
 so recall sees exactly what the memory worker would have written.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from companion.bootstrap import Container
-from companion.memory.generation import MemoryGenerator
+from companion.memory.documents import summary_document, task_documents
 from companion.memory.records import EventRecord, FactRecord, SummaryRecord, stable_id, summary_id
 from companion.models import ChatMessage, MemoryTask
 
@@ -63,9 +63,7 @@ class Seeder:
         task = MemoryTask(task_id=uuid.uuid4().hex, user_id=user_id, character_id=character_id,
                           session_id=session, trigger="manual", from_seq=1, to_seq=max(1, len(messages)),
                           messages=messages)
-        docs = MemoryGenerator._documents(task, messages, list(facts), list(events), None)
-        for s in summaries:
-            docs += MemoryGenerator._documents(task, [], [], [], s)
+        docs = [*task_documents(task, messages, facts, events), *map(summary_document, summaries)]
         if c.embedder is not None and docs:
             vectors = await c.embedder.embed_passages([d.embedding_text() for d in docs])
             for d, v in zip(docs, vectors, strict=True):

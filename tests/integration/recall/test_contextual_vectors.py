@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from companion.adapters.opensearch_index import MemoryDoc
 from companion.bootstrap import Container
+from companion.memory.documents import MemoryDoc
 
 
 @pytest.mark.parametrize(("question", "reply", "query", "distractors"), [

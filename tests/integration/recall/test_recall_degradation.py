@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from companion.bootstrap import Container, build_recaller
+from companion.bootstrap import Container, builders
+from companion.config import Settings
 from companion.errors import StoreUnavailable
 from companion.memory.recall.service import MemoryRecaller, RecallConfig
 from companion.models import RecalledMemory, RecallResult
@@ -46,8 +47,8 @@ async def seed(seeder: Seeder, user_id: str) -> None:
 
 def make(container: Container, *, index: Any = None, store: Any = None, embedder: Any = "same",
          budget_ms: int = 8000) -> MemoryRecaller:
-    base = build_recaller(container.settings, index=container.memory_index, repo=container.memory_repo,  # type: ignore[arg-type]
-                          embedder=container.embedder)
+    base = builders.recaller(container.settings, index=container.memory_index, repo=container.memory_repo,
+                             embedder=container.embedder)
     return MemoryRecaller(index=index or base.index, store=store or base.store,
                           embedder=container.embedder if embedder == "same" else embedder,
                           config=RecallConfig.from_settings(container.settings, budget_ms=budget_ms),
@@ -116,6 +117,9 @@ async def test_a_slow_source_is_cut_at_the_budget(container: Container, seeder: 
         assert "bm25" in res.sources and "dynamodb" not in res.sources and "recall_store" in res.degraded
 
 
+ALWAYS = RecallConfig.from_settings(Settings(llm_chain=[]), policy="always")
+
+
 class TieIndex:
     """k-NN and BM25 each return one different memory at rank 1: equal fused relevance."""
 
@@ -130,7 +134,7 @@ class TieIndex:
 
 
 class Vec:
-    async def embed_query(self, text: str) -> list[float]:
+    async def embed_query(self, text: str, *, scope: str | None = None) -> list[float]:
         return [1.0]
 
 
@@ -142,7 +146,7 @@ def turn(mid: str, content: str, *, age_days: float, importance: float = 3.0) ->
 async def test_ranking_prefers_recent_when_relevance_ties() -> None:
     old, new = turn("old", "we went to the beach", age_days=90), turn("new", "we went hiking", age_days=2)
     for a, b in ((old, new), (new, old)):
-        r = MemoryRecaller(index=TieIndex(a, b), store=None, embedder=Vec(), config=RecallConfig(policy="always"))
+        r = MemoryRecaller(index=TieIndex(a, b), store=None, embedder=Vec(), config=ALWAYS)
         res = await r.recall("u", CH, "what did we do?", language="en")
         assert [m.memory_id for m in res.memories] == ["new", "old"]
 
@@ -150,7 +154,7 @@ async def test_ranking_prefers_recent_when_relevance_ties() -> None:
 async def test_ranking_prefers_important_when_relevance_and_age_tie() -> None:
     low = turn("low", "the user bought a new mug", age_days=5, importance=2)
     high = turn("high", "the user's father was hospitalized", age_days=5, importance=9)
-    r = MemoryRecaller(index=TieIndex(low, high), store=None, embedder=Vec(), config=RecallConfig(policy="always"))
+    r = MemoryRecaller(index=TieIndex(low, high), store=None, embedder=Vec(), config=ALWAYS)
     res = await r.recall("u", CH, "what happened?", language="en")
     assert [m.memory_id for m in res.memories] == ["high", "low"]
 
@@ -166,7 +170,8 @@ async def test_budget_caps_items_and_tokens() -> None:
             return many[::-1]
 
     res = await MemoryRecaller(index=Many(), store=None, embedder=Vec(),
-                               config=RecallConfig(policy="always", max_tokens=1000)).recall(
+                               config=RecallConfig.from_settings(Settings(llm_chain=[]), policy="always",
+                                                                max_tokens=1000)).recall(
         "u", CH, "anything", language="en")
     assert 1 <= len(res.memories) <= 5
     from companion.text import estimate_tokens

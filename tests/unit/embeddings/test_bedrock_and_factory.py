@@ -50,7 +50,7 @@ async def test_titan_errors_and_dims():
         await BedrockEmbedder(client=FakeBedrockRuntime("ValidationException")).embed_query("x")
     assert not err.value.retryable
     with pytest.raises(ValueError):
-        BedrockEmbedder(dimensions=384)
+        BedrockEmbedder(client=FakeBedrockRuntime(), dimensions=384)
 
 
 def test_factory():

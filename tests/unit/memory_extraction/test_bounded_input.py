@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from companion.adapters.opensearch_index import MemoryDoc
+from companion.memory.documents import MemoryDoc, bounded_embedding_text
 from companion.memory.extraction.llm_extractor import CUT_MARK, build_messages, cut_middle
-from companion.memory.generation import bounded_embedding_text, task_size_error
+from companion.memory.generation import task_size_error
 from companion.models import ChatMessage
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)

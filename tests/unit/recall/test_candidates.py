@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from companion.memory.recall import (
-    decide,
-    fuse,
-    rank,
-    render_memories,
-    score_by_overlap,
-    should_recall,
-    upcoming_events_hint,
-)
+from companion.memory.documents import event_document, fact_document
+from companion.memory.recall import decide, fuse, render_memories, score_by_overlap, should_recall
 from companion.memory.recall.candidates import from_event, from_fact, from_summary
 from companion.memory.recall.prompt_block import render_line
 from companion.memory.records import EventRecord, FactRecord, SummaryRecord
 from companion.models import RecalledMemory
+
+from .product import rank, upcoming_events_hint
 
 NOW = datetime(2025, 12, 29, 10, 0, tzinfo=UTC).timestamp()
 DAY = 86400.0
@@ -83,7 +78,7 @@ def test_pipeline_end_to_end() -> None:
         "bm25": bm25,
         "profile": score_by_overlap(decision.query, [city, food]),
         "events": score_by_overlap(decision.query, [bday]),
-    })
+    }, k=60)
     ranked = rank(candidates, now=NOW, language=decision.language, max_items=3)
     # the two memories found by two sources each come first; the unrelated fact does not beat them
     assert {m.memory_id for m in ranked[:2]} == {food.memory_id, "turn_1"}
@@ -103,3 +98,22 @@ def test_zh_question_finds_english_keyed_fact() -> None:
     assert ordered[0].content == "favorite food: 火锅" and ordered[0].score > 0
     ordered = score_by_overlap(decide("你知道我是做什么的吗").query, facts)
     assert ordered[0].content == "job: 护士"
+
+
+def test_index_documents_and_candidates_use_the_same_field_names() -> None:
+    ev = event("ev1", "生日", "2026-01-03", recurring=True, type_="birthday")
+    doc, cand = event_document(ev).metadata, from_event(ev).metadata
+    for key in ("event_type", "event_date", "title", "recurring", "emotion"):
+        assert doc[key] == cand[key], key
+    f = fact("favorite_food", "火锅")
+    doc, cand = fact_document(f).metadata, from_fact(f).metadata
+    for key in ("fact_type", "key", "value", "confidence"):
+        assert doc[key] == cand[key], key
+
+
+def test_summaries_are_found_by_their_topics() -> None:
+    s = from_summary(SummaryRecord(summary_id="s1", user_id="u", character_id="c", session_id="sess", task_id="t",
+                                   summary="聊了很多", topics=["面试"], from_seq=1, to_seq=9, created_at=NOW,
+                                   start_ts=NOW - 100, end_ts=NOW - 50))
+    assert (s.source, s.metadata["from_seq"], s.metadata["to_seq"]) == ("summaries", 1, 9)
+    assert score_by_overlap(decide("我的面试怎么样了").query, [s])[0].score > 0

@@ -86,7 +86,7 @@ def test_fuse_scores_by_rank_and_records_provenance() -> None:
 
 
 def test_fuse_weights_by_source_name() -> None:
-    out = fuse({"knn": [mem("a")], "profile": [mem("p")]}, weights={"profile": 2.0})
+    out = fuse({"knn": [mem("a")], "profile": [mem("p")]}, k=60, weights={"profile": 2.0})
     assert [m.memory_id for m in out] == ["p", "a"]
     assert out[0].score == pytest.approx(2 / 61)
 

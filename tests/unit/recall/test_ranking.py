@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 from companion.memory.recall.prompt_block import render_line
-from companion.memory.recall.ranking import STABLE_RECENCY_FLOOR, rank, recency
+from companion.memory.recall.ranking import STABLE_RECENCY_FLOOR
 from companion.models import RecalledMemory
 from companion.text import estimate_tokens
+
+from .product import rank, recency
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
 DAY = 86400.0
@@ -216,3 +218,21 @@ def test_window_size_follows_the_token_budget_per_memory() -> None:
     wide = RecallConfig.from_settings(Settings(llm_chain=[], recall_max_tokens=2000, recall_max_memories=4))
     assert wide.window_tokens == 450
     assert RecallConfig.from_settings(Settings(llm_chain=[]), window_tokens=99).window_tokens == 99
+
+
+# ---------------------------------------------------------------- the final pick
+def test_max_derived_caps_summaries_events_and_facts() -> None:
+    items = [mem("sum", score=1.0, memory_type="summary"), mem("ev", score=0.98, memory_type="event"),
+             mem("fact", score=0.97, memory_type="profile"), mem("t1", score=0.5), mem("t2", score=0.4)]
+    assert ids(rank(items, now=NOW, max_items=3, max_derived=None)) == ["sum", "ev", "fact"]
+    assert ids(rank(items, now=NOW, max_items=3, max_derived=1)) == ["sum", "t1", "t2"]
+    assert ids(rank(items, now=NOW, max_items=3, max_derived=0)) == ["t1", "t2"]
+
+
+def test_final_pick_settings_reach_the_config() -> None:
+    from companion.config import Settings
+    from companion.memory.recall.service import RecallConfig
+
+    assert RecallConfig.from_settings(Settings(llm_chain=[])).max_derived is None  # no cap by default
+    assert RecallConfig.from_settings(Settings(llm_chain=[], recall_max_derived=2)).max_derived == 2
+    assert RecallConfig.from_settings(Settings(llm_chain=[], recall_max_derived=-1)).max_derived is None

@@ -8,11 +8,13 @@ import pytest
 from companion.memory.recall.dates import (
     EventDate,
     nearest_occurrence_distance,
-    next_occurrence,
+    next_event_date,
     parse_event_date,
 )
-from companion.memory.recall.prompt_block import UPCOMING_CLOSE, UPCOMING_OPEN, upcoming_events, upcoming_events_hint
+from companion.memory.recall.prompt_block import UPCOMING_CLOSE, UPCOMING_OPEN
 from companion.models import RecalledMemory
+
+from .product import upcoming_events, upcoming_events_hint
 
 NOW = datetime(2025, 12, 29, 10, 0, tzinfo=UTC).timestamp()  # a Monday, 3 days before new year
 
@@ -118,6 +120,6 @@ def test_parse_event_date(value: object, expected: EventDate | None) -> None:
 def test_occurrences_across_new_year() -> None:
     today = date(2026, 1, 2)
     assert nearest_occurrence_distance(EventDate(12, 30), today, recurring=True) == 3
-    assert next_occurrence(EventDate(12, 30), today, recurring=True) == date(2026, 12, 30)
-    assert next_occurrence(EventDate(12, 30, 2025), today, recurring=False) is None
+    assert next_event_date(EventDate(12, 30), today, recurring=True) == date(2026, 12, 30)
+    assert next_event_date(EventDate(12, 30, 2025), today, recurring=False) is None
     assert nearest_occurrence_distance(EventDate(12, 30, 2025), today, recurring=False) == 3

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from ..models import Character
-from .dynamodb_codec import DynamoTable, call, deserialize, serialize
+from .dynamodb_codec import serialize
+from .dynamodb_table import DynamoTable, Item
 
 SYSTEM_OWNER = "system"
 
@@ -25,36 +25,27 @@ def owner_of(stored: str) -> str | None:
 
 class DynamoCharacterRepository(DynamoTable):
     async def get(self, character_id: str) -> Character | None:
-        resp = await call(self._ddb.get_item, TableName=self._table,
-                          Key=serialize({"character_id": character_id}))
-        return self._decode(resp["Item"]) if "Item" in resp else None
+        data = await self._get({"character_id": character_id})
+        return self._decode(data) if data is not None else None
 
     async def put(self, character: Character) -> None:
         item = character.model_dump()
         item["owner_id"] = owner_key(character.owner_id)
-        await call(self._ddb.put_item, TableName=self._table, Item=serialize(item))
+        await self._put(item)
 
     async def delete(self, character_id: str) -> None:
-        await call(self._ddb.delete_item, TableName=self._table,
-                   Key=serialize({"character_id": character_id}))
+        await self._request("delete_item", Key=serialize({"character_id": character_id}))
 
     async def list(self, owner_id: str | None = None) -> list[Character]:
         """Built-in characters plus, when given, the ones ``owner_id`` created."""
         out: list[Character] = []
         for owner in [SYSTEM_OWNER] + ([owner_key(owner_id)] if owner_id else []):
-            kwargs: dict[str, Any] = dict(TableName=self._table, IndexName="owner-index",
-                                          KeyConditionExpression="owner_id = :o",
+            items = await self._query_all(IndexName="owner-index", KeyConditionExpression="owner_id = :o",
                                           ExpressionAttributeValues=serialize({":o": owner}))
-            while True:
-                resp = await call(self._ddb.query, **kwargs)
-                out.extend(self._decode(i) for i in resp.get("Items", []))
-                if "LastEvaluatedKey" not in resp:
-                    break
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            out.extend(self._decode(i) for i in items)
         return sorted(out, key=lambda c: (c.owner_id is not None, c.name))
 
     @staticmethod
-    def _decode(item: dict[str, Any]) -> Character:
-        data = deserialize(item)
+    def _decode(data: Item) -> Character:
         data["owner_id"] = owner_of(str(data.get("owner_id") or SYSTEM_OWNER))
         return Character.model_validate(data)

@@ -20,18 +20,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import StoreUnavailable
 from ..memory.records import EventRecord, FactRecord, SummaryRecord
 from .cursors import CursorSigner
-from .dynamodb_codec import DynamoTable, call, deserialize, serialize
+from .dynamodb_codec import deserialize, serialize
+from .dynamodb_table import DynamoTable, Item
 from .keys import partition_key
 
 FACT, EVENT, SUMMARY = "FACT#", "EVENT#", "SUMMARY#"
 Facts = dict[tuple[str, str], FactRecord]
-
-
-def memory_pk(user_id: str, character_id: str) -> str:
-    return partition_key(user_id, character_id)
 
 
 def fact_sk(type_: str, key: str) -> str:
@@ -57,7 +53,7 @@ def sort_key(record: FactRecord | EventRecord | SummaryRecord) -> str:
 def to_item(record: FactRecord | EventRecord | SummaryRecord) -> dict[str, Any]:
     kind = "fact" if isinstance(record, FactRecord) else "event" if isinstance(record, EventRecord) else "summary"
     item = record.model_dump()
-    item.update(pk=memory_pk(record.user_id, record.character_id), sk=sort_key(record), kind=kind)
+    item.update(pk=partition_key(record.user_id, record.character_id), sk=sort_key(record), kind=kind)
     if isinstance(record, FactRecord):
         item["fact_id"] = record.fact_id
     return item
@@ -96,21 +92,11 @@ class DynamoMemoryRepository(DynamoTable):
 
     # -- reads ------------------------------------------------------------------------
 
-    async def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        kwargs.setdefault("TableName", self._table)
-        while True:
-            resp = await call(self._ddb.query, **kwargs)
-            out.extend(deserialize(i) for i in resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
     async def load(self, user_id: str, character_id: str, *, summaries: bool | int = True,
                    consistent: bool = True) -> tuple[Facts, list[EventRecord], list[SummaryRecord]]:
         """The pair's records: (facts by (type, key), events, summaries). ``summaries``: True for
         all (one paginated Query), False for none, N for the newest N (a second Query, in parallel)."""
-        values: dict[str, Any] = {":pk": memory_pk(user_id, character_id)}
+        values: dict[str, Any] = {":pk": partition_key(user_id, character_id)}
         cond = "pk = :pk"
         newest: int | None = None
         if summaries is not True:
@@ -141,19 +127,18 @@ class DynamoMemoryRepository(DynamoTable):
 
     async def _page(self, user_id: str, character_id: str, prefix: str, limit: int, cursor: str | None,
                     newest_first: bool = False, consistent: bool = False,
-                    with_cursor: bool = True) -> tuple[list[dict[str, Any]], str | None]:
+                    with_cursor: bool = True) -> tuple[list[Item], str | None]:
+        pk = partition_key(user_id, character_id)
         kwargs: dict[str, Any] = dict(
-            TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id), ":p": prefix}),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues=serialize({":pk": pk, ":p": prefix}),
             Limit=max(1, min(limit, 1000)), ScanIndexForward=not newest_first, ConsistentRead=consistent)
-        pk = memory_pk(user_id, character_id)
         scope = (pk, prefix, "desc" if newest_first else "asc")
         if cursor:  # ValueError for a cursor this listing did not issue (the API answers 400)
             kwargs["ExclusiveStartKey"] = serialize({"pk": pk, "sk": self.cursors.open(cursor, scope, prefix)})
-        resp = await call(self._ddb.query, **kwargs)
-        last = resp.get("LastEvaluatedKey")
+        items, last = await self._query_page(**kwargs)
         nxt = self.cursors.issue(deserialize(last)["sk"], scope) if last and with_cursor else None
-        return [deserialize(i) for i in resp.get("Items", [])], nxt
+        return items, nxt
 
     async def list_facts(self, user_id: str, character_id: str, limit: int = 100,
                          cursor: str | None = None) -> tuple[list[FactRecord], str | None]:
@@ -171,15 +156,16 @@ class DynamoMemoryRepository(DynamoTable):
         items, nxt = await self._page(user_id, character_id, SUMMARY, limit, cursor, newest_first=True)
         return [SummaryRecord.model_validate(_fields(i, SummaryRecord)) for i in items], nxt
 
-    async def get_item(self, user_id: str, character_id: str, sk: str) -> dict[str, Any] | None:
-        resp = await call(self._ddb.get_item, TableName=self._table, ConsistentRead=True,
-                          Key=serialize({"pk": memory_pk(user_id, character_id), "sk": sk}))
-        return deserialize(resp["Item"]) if "Item" in resp else None
+    async def get_item(self, user_id: str, character_id: str, sk: str) -> Item | None:
+        return await self._get({"pk": partition_key(user_id, character_id), "sk": sk}, ConsistentRead=True)
 
-    async def all_for_user(self, user_id: str) -> list[dict[str, Any]]:
+    async def all_for_user(self, user_id: str) -> list[Item]:
         """Every memory item of a user across characters (export), via the user-index GSI."""
         return await self._query_all(IndexName="user-index", KeyConditionExpression="user_id = :u",
                                      ExpressionAttributeValues=serialize({":u": user_id}))
+
+    async def records_for_user(self, user_id: str) -> list[FactRecord | EventRecord | SummaryRecord]:
+        return [r for i in await self.all_for_user(user_id) if (r := from_item(i)) is not None]
 
     # -- writes -----------------------------------------------------------------------
 
@@ -192,31 +178,22 @@ class DynamoMemoryRepository(DynamoTable):
         for rec in records:
             item = to_item(rec)
             by_key[(item["pk"], item["sk"])] = item  # BatchWriteItem rejects duplicate keys
-        await self._batch_write([{"PutRequest": {"Item": serialize(i)}} for i in by_key.values()])
+        await self._batch_write(puts=by_key.values())
         return len(by_key)
 
     async def delete_item(self, user_id: str, character_id: str, sk: str) -> bool:
-        resp = await call(self._ddb.delete_item, TableName=self._table, ReturnValues="ALL_OLD",
-                          Key=serialize({"pk": memory_pk(user_id, character_id), "sk": sk}))
+        resp = await self._request("delete_item", ReturnValues="ALL_OLD",
+                                   Key=serialize({"pk": partition_key(user_id, character_id), "sk": sk}))
         return "Attributes" in resp
+
+    async def delete_record(self, record: FactRecord | EventRecord | SummaryRecord) -> bool:
+        return await self.delete_item(record.user_id, record.character_id, sort_key(record))
 
     async def delete_all(self, user_id: str, character_id: str) -> int:
         keys = await self._query_all(KeyConditionExpression="pk = :pk", ProjectionExpression="pk, sk",
-                                     ExpressionAttributeValues=serialize({":pk": memory_pk(user_id, character_id)}))
-        await self._batch_write([{"DeleteRequest": {"Key": serialize(k)}} for k in keys])
+                                     ExpressionAttributeValues=serialize({":pk": partition_key(user_id, character_id)}))
+        await self._batch_write(deletes=keys)
         return len(keys)
-
-    async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._table: requests[start:start + 25]}
-            for attempt in range(6):
-                resp = await call(self._ddb.batch_write_item, RequestItems=pending)
-                pending = resp.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                await asyncio.sleep(0.05 * 2 ** attempt)  # throttled: back off, resend the rest
-            if pending:
-                raise StoreUnavailable("dynamodb: unprocessed memory items after retries")
 
 
 def _fields(item: dict[str, Any], model: type[Any]) -> dict[str, Any]:

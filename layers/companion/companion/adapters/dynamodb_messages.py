@@ -21,7 +21,8 @@ from typing import Any
 from ..errors import StoreUnavailable
 from ..models import ChatMessage
 from ..ports import AppendResult
-from .dynamodb_codec import DynamoTable, call, deserialize, is_conditional_failure, serialize
+from .dynamodb_codec import deserialize, serialize
+from .dynamodb_table import DynamoTable, Item, is_conditional_failure
 from .keys import partition_key
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,6 @@ logger = logging.getLogger(__name__)
 PENDING_SHARDS = 8
 CONV_SK = "CONV"
 POSITION_ATTEMPTS = 8
-
-
-def conv_pk(user_id: str, character_id: str) -> str:
-    return partition_key(user_id, character_id)
 
 
 def msg_sk(seq: int) -> str:
@@ -57,7 +54,7 @@ class DynamoMessageLog(DynamoTable):
         if not messages:
             conv = await self.conversation(user_id, character_id) or {}
             return AppendResult([], int(conv.get("next_seq", 0)), int(conv.get("processed_upto", 0)))
-        pk = conv_pk(user_id, character_id)
+        pk = partition_key(user_id, character_id)
         pending = list(messages)
         logged: list[ChatMessage] = []
         floor = 0  # the last position written: later messages go above it, keeping the order
@@ -85,26 +82,45 @@ class DynamoMessageLog(DynamoTable):
                            extra={"seq": seq, "attempt": attempt + 1, "pending": len(pending)})
         raise StoreUnavailable("dynamodb: no free message position after retries")
 
+    async def append_first(self, user_id: str, character_id: str, session_id: str,
+                           message: ChatMessage) -> ChatMessage | None:
+        """Open a conversation with ``message`` at position 1: only where no conversation record is.
+        No ``pending_shard``: a greeting alone is nothing for memory; the next append adds it."""
+        pk = partition_key(user_id, character_id)
+        now = time.time()
+        try:
+            await self._request(
+                "update_item", Key=serialize({"pk": pk, "sk": CONV_SK}),
+                UpdateExpression=("SET next_seq = :one, processed_upto = :zero, last_active_at = :now,"
+                                  " session_id = :sid, user_id = :u, character_id = :c"),
+                ConditionExpression="attribute_not_exists(next_seq)",
+                ExpressionAttributeValues=serialize({":one": 1, ":zero": 0, ":now": now, ":sid": session_id,
+                                                     ":u": user_id, ":c": character_id}))
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return None
+            raise
+        m = message.model_copy(update={"seq": 1, "session_id": session_id})
+        return m if await self._put_new(pk, user_id, character_id, m, now) else None
+
     async def _put_new(self, pk: str, user_id: str, character_id: str, m: ChatMessage, now: float) -> bool:
         """Write ``m`` at its position if the position is free; False when another message holds it."""
         try:
-            await call(self._ddb.put_item, TableName=self._table,
-                       Item=serialize(self._item(pk, user_id, character_id, m, now)),
-                       ConditionExpression="attribute_not_exists(pk)")
+            await self._put(self._item(pk, user_id, character_id, m, now),
+                            ConditionExpression="attribute_not_exists(pk)")
             return True
         except Exception as exc:
             if not is_conditional_failure(exc):
                 raise
         # A retried request (e.g. after a read timeout) finds the item its first attempt wrote.
-        resp = await call(self._ddb.get_item, TableName=self._table, ConsistentRead=True,
-                          Key=serialize({"pk": pk, "sk": msg_sk(m.seq)}), ProjectionExpression="msg_id")
-        return deserialize(resp.get("Item", {})).get("msg_id") == m.msg_id
+        found = await self._get({"pk": pk, "sk": msg_sk(m.seq)}, ConsistentRead=True, ProjectionExpression="msg_id")
+        return (found or {}).get("msg_id") == m.msg_id
 
     async def _reserve(self, pk: str, user_id: str, character_id: str, session_id: str, count: int,
                        now: float) -> dict[str, Any]:
         """Take ``count`` positions: the conversation record's counter, moved on atomically."""
-        resp = await call(
-            self._ddb.update_item, TableName=self._table, Key=serialize({"pk": pk, "sk": CONV_SK}),
+        resp = await self._request(
+            "update_item", Key=serialize({"pk": pk, "sk": CONV_SK}),
             UpdateExpression=("SET last_active_at = :now, session_id = :sid, user_id = :u, character_id = :c,"
                               " pending_shard = :shard ADD next_seq :n, processed_upto :zero"),
             ExpressionAttributeValues=serialize({":now": now, ":sid": session_id, ":u": user_id,
@@ -122,104 +138,67 @@ class DynamoMessageLog(DynamoTable):
             item["expires_at"] = int(now + self._retention_s)
         return item
 
-    async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """Deletes only: messages are written by ``append``'s conditional puts."""
-        for start in range(0, len(requests), 25):
-            pending = {self._table: requests[start:start + 25]}
-            for attempt in range(5):
-                resp = await call(self._ddb.batch_write_item, RequestItems=pending)
-                pending = resp.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                await asyncio.sleep(0.05 * 2 ** attempt)
-            if pending:
-                raise StoreUnavailable("dynamodb: unprocessed items after retries")
-
     async def history(self, user_id: str, character_id: str, limit: int = 50,
                       before_seq: int | None = None) -> list[ChatMessage]:
         upper = msg_sk(before_seq - 1) if before_seq else "MSG#~"
-        resp = await call(
-            self._ddb.query, TableName=self._table,
+        items, _ = await self._query_page(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues=serialize({":pk": conv_pk(user_id, character_id),
+            ExpressionAttributeValues=serialize({":pk": partition_key(user_id, character_id),
                                                  ":lo": msg_sk(0), ":hi": upper}),
             ScanIndexForward=False, Limit=limit)
-        return [self._message(i) for i in reversed(resp.get("Items", []))]
+        return [self._message(i) for i in reversed(items)]
 
     async def range(self, user_id: str, character_id: str, from_seq: int, to_seq: int) -> list[ChatMessage]:
-        out: list[ChatMessage] = []
-        kwargs: dict[str, Any] = dict(
-            TableName=self._table, KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues=serialize({":pk": conv_pk(user_id, character_id),
+        items = await self._query_all(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=serialize({":pk": partition_key(user_id, character_id),
                                                  ":lo": msg_sk(from_seq), ":hi": msg_sk(to_seq)}),
             ConsistentRead=True)
-        while True:
-            resp = await call(self._ddb.query, **kwargs)
-            out.extend(self._message(i) for i in resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return [self._message(i) for i in items]
 
-    async def conversation(self, user_id: str, character_id: str) -> dict[str, Any] | None:
-        resp = await call(self._ddb.get_item, TableName=self._table, ConsistentRead=True,
-                          Key=serialize({"pk": conv_pk(user_id, character_id), "sk": CONV_SK}))
-        return deserialize(resp["Item"]) if "Item" in resp else None
+    async def conversation(self, user_id: str, character_id: str) -> Item | None:
+        return await self._get({"pk": partition_key(user_id, character_id), "sk": CONV_SK}, ConsistentRead=True)
 
     async def claim(self, user_id: str, character_id: str, expected_upto: int, new_upto: int) -> bool:
-        pk = conv_pk(user_id, character_id)
+        key = serialize({"pk": partition_key(user_id, character_id), "sk": CONV_SK})
+        values = serialize({":new": new_upto, ":expected": expected_upto})
         try:
-            resp = await call(
-                self._ddb.update_item, TableName=self._table, Key=serialize({"pk": pk, "sk": CONV_SK}),
-                UpdateExpression="SET processed_upto = :new",
-                ConditionExpression="processed_upto = :expected AND next_seq >= :new",
-                ExpressionAttributeValues=serialize({":new": new_upto, ":expected": expected_upto}),
-                ReturnValues="ALL_NEW")
+            # The usual claim takes every message there is: the conversation then also leaves the
+            # sweeper's index, in the same write.
+            await self._request("update_item", Key=key,
+                                UpdateExpression="SET processed_upto = :new REMOVE pending_shard",
+                                ConditionExpression="processed_upto = :expected AND next_seq = :new",
+                                ExpressionAttributeValues=values)
+            return True
+        except Exception as exc:
+            if not is_conditional_failure(exc):
+                raise
+        try:  # newer messages arrived (they stay pending), or another claimer won
+            await self._request("update_item", Key=key, UpdateExpression="SET processed_upto = :new",
+                                ConditionExpression="processed_upto = :expected AND next_seq >= :new",
+                                ExpressionAttributeValues=values)
         except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise
-        attrs = deserialize(resp["Attributes"])
-        if int(attrs.get("next_seq", 0)) <= new_upto:
-            # Caught up: leave the sweeper's index unless new messages arrived meanwhile.
-            try:
-                await call(self._ddb.update_item, TableName=self._table,
-                           Key=serialize({"pk": pk, "sk": CONV_SK}), UpdateExpression="REMOVE pending_shard",
-                           ConditionExpression="next_seq = :n",
-                           ExpressionAttributeValues=serialize({":n": new_upto}))
-            except Exception as exc:
-                if not is_conditional_failure(exc):
-                    raise
         return True
 
-    async def pending_conversations(self, idle_before: float, limit: int = 100) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    async def pending_conversations(self, idle_before: float, limit: int = 100) -> list[Item]:
+        out: list[Item] = []
         for shard in range(PENDING_SHARDS):
-            resp = await call(
-                self._ddb.query, TableName=self._table, IndexName="pending-index",
-                KeyConditionExpression="pending_shard = :s AND last_active_at < :t",
-                ExpressionAttributeValues=serialize({":s": f"pending#{shard}", ":t": idle_before}),
-                Limit=limit)
-            out.extend(deserialize(i) for i in resp.get("Items", []))
+            items, _ = await self._query_page(
+                IndexName="pending-index", KeyConditionExpression="pending_shard = :s AND last_active_at < :t",
+                ExpressionAttributeValues=serialize({":s": f"pending#{shard}", ":t": idle_before}), Limit=limit)
+            out.extend(items)
         out.sort(key=lambda c: c.get("last_active_at", 0))
         return out[:limit]
 
     async def delete_conversation(self, user_id: str, character_id: str) -> int:
-        pk = conv_pk(user_id, character_id)
-        keys: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = dict(TableName=self._table, KeyConditionExpression="pk = :pk",
-                                      ExpressionAttributeValues=serialize({":pk": pk}),
-                                      ProjectionExpression="pk, sk")
-        while True:
-            resp = await call(self._ddb.query, **kwargs)
-            keys.extend(resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        await self._batch_write([{"DeleteRequest": {"Key": k}} for k in keys])
-        return sum(1 for k in keys if k["sk"]["S"] != CONV_SK)
+        keys = await self._query_all(KeyConditionExpression="pk = :pk", ProjectionExpression="pk, sk",
+                                     ExpressionAttributeValues=serialize({":pk": partition_key(user_id, character_id)}))
+        await self._batch_write(deletes=keys)
+        return sum(1 for k in keys if k["sk"] != CONV_SK)
 
     @staticmethod
-    def _message(item: dict[str, Any]) -> ChatMessage:
-        data = deserialize(item)
-        return ChatMessage.model_validate({k: v for k, v in data.items()
-                                           if k in ChatMessage.model_fields})
+    def _message(data: Item) -> ChatMessage:
+        return ChatMessage.model_validate({k: v for k, v in data.items() if k in ChatMessage.model_fields})

@@ -33,50 +33,13 @@ from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field
-
 from ..errors import StoreUnavailable
+from ..memory.documents import MemoryDoc
 from ..models import RecalledMemory
-
-MemoryType = Literal["turn", "summary", "event", "profile"]
-
-# How much of the previous turn a turn's vector sees (its end: the part it answers).
-TURN_CONTEXT_CHARS = 500
 
 
 class MemoryIndexError(Exception):
     """The index rejected a request or a document (not an outage: retrying will not help)."""
-
-
-class MemoryDoc(BaseModel):
-    """One searchable memory: a raw turn, a segment summary, an event or a profile fact."""
-
-    memory_id: str
-    user_id: str
-    character_id: str
-    memory_type: MemoryType
-    content: str
-    timestamp: float  # epoch seconds
-    importance: float = 5.0
-    session_id: str = ""
-    seq: int = 0  # message-log position for turns (0 for other types)
-    embedding: list[float] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    def embedding_text(self) -> str:
-        """What the vector is computed from. A turn is embedded after the turn before it
-        (``metadata["context"]``): "Yes, last Sunday!" means nothing alone, and its answer is
-        usually what a question asks for (LoCoMo dev, k-NN alone: recall@10 0.76 -> 0.83).
-        BM25 still matches the turn's own words only."""
-        context = str(self.metadata.get("context") or "") if self.memory_type == "turn" else ""
-        return f"{context}\n{self.content}" if context else self.content
-
-    def source(self) -> dict[str, Any]:
-        src = self.model_dump(exclude={"embedding", "timestamp"})
-        src["timestamp"] = round(self.timestamp * 1000)  # epoch_millis
-        if self.embedding is not None:
-            src["embedding"] = self.embedding
-        return src
 
 
 def index_body(dim: int, engine: str = "faiss", shards: int = 2, *, serverless: bool = False) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Semantics match ``companion.llm.breaker.InMemoryBreakerStore``:
                 this is the half-open state
 - ``…:trial``   the half-open trial lock (SET NX, TTL = open_seconds)
 
-Redis errors are raised as ``StoreUnavailable``; ``ResilientBreakerStore`` turns them
+Redis errors are raised as ``StoreUnavailable`` (``maps_redis_errors``); ``ResilientBreakerStore`` turns them
 into an in-process fallback.
 """
 
@@ -19,11 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from redis.exceptions import RedisError
-
-from ..errors import StoreUnavailable
-
-_ERRORS = (RedisError, OSError, TimeoutError)
+from .redis_client import maps_redis_errors
 
 # KEYS: fails, open, tripped, trial; ARGV: threshold, open_seconds, window_s, tripped_ttl
 _RECORD_FAILURE = """
@@ -71,37 +67,29 @@ class RedisBreakerStore:
         tag = "{" + _UNSAFE.sub("_", model) + "}"
         return {name: f"{self.prefix}{tag}:{name}" for name in ("fails", "open", "tripped", "trial")}
 
+    @maps_redis_errors
     async def is_open(self, model: str) -> bool:
-        try:
-            return bool(await self._r.exists(self._keys(model)["open"]))
-        except _ERRORS as exc:
-            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        return bool(await self._r.exists(self._keys(model)["open"]))
 
+    @maps_redis_errors
     async def allow_call(self, model: str, open_seconds: int) -> bool:
         k = self._keys(model)
-        try:
-            result = await self._allow_call(keys=[k["open"], k["tripped"], k["trial"]],
-                                            args=[max(1, int(open_seconds))])
-        except _ERRORS as exc:
-            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        result = await self._allow_call(keys=[k["open"], k["tripped"], k["trial"]],
+                                        args=[max(1, int(open_seconds))])
         return bool(int(result))
 
+    @maps_redis_errors
     async def record_failure(self, model: str, threshold: int, open_seconds: int) -> bool:
         k = self._keys(model)
-        try:
-            result = await self._record_failure(
-                keys=[k["fails"], k["open"], k["tripped"], k["trial"]],
-                args=[max(1, threshold), max(1, int(open_seconds)), self.window_s,
-                      max(self.tripped_ttl_s, int(open_seconds) * 2)])
-        except _ERRORS as exc:
-            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        result = await self._record_failure(
+            keys=[k["fails"], k["open"], k["tripped"], k["trial"]],
+            args=[max(1, threshold), max(1, int(open_seconds)), self.window_s,
+                  max(self.tripped_ttl_s, int(open_seconds) * 2)])
         return bool(int(result))
 
+    @maps_redis_errors
     async def record_success(self, model: str) -> None:
         k = self._keys(model)
-        try:
-            # Leaves ``open`` alone: a late success from before the breaker opened must not
-            # cut the open period short; closing happens through the half-open trial.
-            await self._r.delete(k["fails"], k["tripped"], k["trial"])
-        except _ERRORS as exc:
-            raise StoreUnavailable(f"redis breaker: {exc}") from exc
+        # Leaves ``open`` alone: a late success from before the breaker opened must not
+        # cut the open period short; closing happens through the half-open trial.
+        await self._r.delete(k["fails"], k["tripped"], k["trial"])

@@ -40,11 +40,10 @@ class CachedMemoryRepository:
     """DynamoMemoryRepository with a Redis-cached ``load``; writes invalidate the cache."""
 
     def __init__(self, inner: DynamoMemoryRepository, redis: Any, *, ttl_s: int = 600,
-                 owns_redis: bool = False, recall_summaries: int = 50) -> None:
+                 recall_summaries: int = 50) -> None:
         self.inner = inner
         self.recall_summaries = recall_summaries
         self._r = redis
-        self._owns_redis = owns_redis
         self._ttl = ttl_s
         self._set = redis.register_script(_SET_IF_SAME_GENERATION)
 
@@ -75,10 +74,6 @@ class CachedMemoryRepository:
                 await self._set(keys=[gen_key, bundle_key], args=[gen, payload, self._ttl])
         return facts, events, summaries
 
-    async def aclose(self) -> None:
-        if self._owns_redis:
-            await self._r.aclose()
-
     async def invalidate(self, user_id: str, character_id: str) -> None:
         gen_key, bundle_key = _keys(user_id, character_id)
         try:
@@ -102,6 +97,11 @@ class CachedMemoryRepository:
     async def delete_item(self, user_id: str, character_id: str, sk: str) -> bool:
         deleted = await self.inner.delete_item(user_id, character_id, sk)
         await self.invalidate(user_id, character_id)
+        return deleted
+
+    async def delete_record(self, record: FactRecord | EventRecord | SummaryRecord) -> bool:
+        deleted = await self.inner.delete_record(record)
+        await self.invalidate(record.user_id, record.character_id)
         return deleted
 
     async def delete_all(self, user_id: str, character_id: str) -> int:

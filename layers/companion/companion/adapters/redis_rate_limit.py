@@ -11,10 +11,9 @@ import time
 import uuid
 from typing import Any
 
-from ..errors import StoreUnavailable
 from ..models import RateDecision
 from .keys import redis_tag_of
-from .redis_client import REDIS_ERRORS
+from .redis_client import maps_redis_errors
 
 _SCRIPT = """
 local key = KEYS[1]
@@ -38,11 +37,9 @@ class RedisRateLimiter:
         self._r = redis
         self._script = redis.register_script(_SCRIPT)
 
+    @maps_redis_errors
     async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
-        try:
-            allowed, retry, remaining = await self._script(
-                keys=["rate:" + redis_tag_of(key)], args=[time.time(), window_s, limit, uuid.uuid4().hex])
-        except REDIS_ERRORS as exc:
-            raise StoreUnavailable(f"redis: {exc}") from exc
+        allowed, retry, remaining = await self._script(
+            keys=["rate:" + redis_tag_of(key)], args=[time.time(), window_s, limit, uuid.uuid4().hex])
         return RateDecision(allowed=bool(int(allowed)), retry_after_s=max(1, math.ceil(float(retry)))
                             if not int(allowed) else 0, remaining=int(remaining))

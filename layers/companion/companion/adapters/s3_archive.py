@@ -11,28 +11,18 @@ the session's prefix, and ``session(...)`` reads and joins them. Merging into on
 per session would need a read-modify-write that concurrent tasks of the same session
 could lose; per-task objects need no coordination.
 
-Body (seed shape, plus ``task_id``/``from_seq``/``to_seq``)::
-
-    {"session_id", "user_id", "character_id", "task_id", "from_seq", "to_seq",
-     "start_time", "end_time", "messages": [{"msg_id", "role", "content", "timestamp", "seq"}],
-     "summary": {"text", "topics", "emotion"}, "extracted_profiles": [...], "extracted_events": [...]}
+The body is the domain's segment document (``companion.memory.archive.archive_document``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..models import ChatMessage
 from . import aws
-from .dynamodb_codec import call
+from .aws import call
 from .keys import encode_id, s3_prefix
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def session_prefix(user_id: str, character_id: str, session_id: str, ts: float) -> str:
@@ -45,23 +35,14 @@ def archive_key(user_id: str, character_id: str, session_id: str, ts: float, fro
     return f"{session_prefix(user_id, character_id, session_id, ts)}.{from_seq:08d}-{to_seq:08d}.json"
 
 
-def archive_document(*, user_id: str, character_id: str, session_id: str, task_id: str, from_seq: int,
-                     to_seq: int, messages: Sequence[ChatMessage], summary: dict[str, Any],
-                     profiles: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    stamps = [m.timestamp for m in messages] or [0.0]
-    return {
-        "session_id": session_id, "user_id": user_id, "character_id": character_id, "task_id": task_id,
-        "from_seq": from_seq, "to_seq": to_seq, "start_time": _iso(min(stamps)), "end_time": _iso(max(stamps)),
-        "messages": [{"msg_id": m.msg_id, "role": m.role, "content": m.content, "timestamp": m.timestamp,
-                      "seq": m.seq} for m in messages],
-        "summary": summary, "extracted_profiles": list(profiles), "extracted_events": list(events),
-    }
-
-
 class S3ConversationArchive:
     def __init__(self, bucket: str, endpoint_url: str | None = None) -> None:
         self._bucket = bucket
         self._endpoint = endpoint_url
+
+    def key_for(self, user_id: str, character_id: str, session_id: str, start_ts: float, from_seq: int,
+                to_seq: int) -> str:
+        return archive_key(user_id, character_id, session_id, start_ts, from_seq, to_seq)
 
     @property
     def _s3(self) -> Any:

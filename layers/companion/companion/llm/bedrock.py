@@ -1,8 +1,10 @@
 """Amazon Bedrock through the Converse API (``converse_stream`` / ``converse``).
 
 boto3's event stream is a blocking iterator, so a worker thread iterates it and hands
-events to the event loop through an asyncio queue. boto3 is imported inside methods:
-the chat path imports this module only when a Bedrock model is configured.
+events to the event loop through an asyncio queue. The bedrock-runtime client is made by
+``companion.adapters.aws`` (one place for boto3 configuration) and passed in; botocore is
+imported inside methods: the chat path imports this module only when a Bedrock model is
+configured.
 """
 
 from __future__ import annotations
@@ -85,25 +87,12 @@ def parse_converse_stream(events: Iterable[dict[str, Any]], model: str = "bedroc
 
 
 class BedrockProvider(LLMProvider):
-    def __init__(self, spec: ModelSpec, client: Any = None, region: str | None = None) -> None:
+    def __init__(self, spec: ModelSpec, client: Any) -> None:
+        """``client``: a bedrock-runtime client (``aws.bedrock_runtime``); boto3 clients are thread-safe."""
         self.spec = spec
         self.name = spec.name
         self.model_id = spec.model or spec.name
         self._client = client
-        self._region = region
-        self._lock = threading.Lock()
-
-    def _bedrock(self) -> Any:
-        with self._lock:  # boto3 clients are thread-safe, creating one is not
-            if self._client is None:
-                import boto3
-                from botocore.config import Config
-
-                self._client = boto3.client(
-                    "bedrock-runtime", region_name=self._region,
-                    config=Config(connect_timeout=5, read_timeout=120, retries={"max_attempts": 1},
-                                  max_pool_connections=50))
-            return self._client
 
     def _request(self, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> dict[str, Any]:
         system, turns = to_converse(messages)
@@ -146,7 +135,7 @@ class BedrockProvider(LLMProvider):
         def pump() -> None:
             stream = None
             try:
-                stream = self._bedrock().converse_stream(**request)["stream"]
+                stream = self._client.converse_stream(**request)["stream"]
                 for chunk in parse_converse_stream(_until(stream, stop), self.name):
                     put(chunk)
                 put(_END)
@@ -191,7 +180,7 @@ class BedrockProvider(LLMProvider):
                          f"JSON schema:\n{schema}"}, *messages]
         request = self._request(messages, max_tokens, temperature)
         try:
-            response = await asyncio.to_thread(lambda: self._bedrock().converse(**request))
+            response = await asyncio.to_thread(lambda: self._client.converse(**request))
         except Exception as exc:
             error = self._error(exc)
             if error is exc:

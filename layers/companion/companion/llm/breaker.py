@@ -9,9 +9,9 @@ States, the same in every store:
   trial lock held up to ``open_seconds``); its success closes the breaker, its failure
   reopens it for another ``open_seconds``.
 
-``BreakerStateStore`` (ports) is the shared part every instance sees; ``allow_call`` is
-the half-open gate added on top. ``ResilientBreakerStore`` puts an in-process store
-behind a shared one so a Redis outage never fails a chat turn.
+Every store implements ``ports.BreakerStateStore``, the half-open gate (``allow_call``)
+included. ``ResilientBreakerStore`` puts an in-process store behind a shared one so a Redis
+outage never fails a chat turn.
 """
 
 from __future__ import annotations
@@ -19,29 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from ..ports import BreakerStateStore
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class GatedBreakerStore(BreakerStateStore, Protocol):
-    async def allow_call(self, model: str, open_seconds: int) -> bool:
-        """False while open, or while half-open and another caller holds the trial."""
-        ...
-
-
-async def allow_call(store: BreakerStateStore, model: str, open_seconds: int) -> bool:
-    """The half-open gate when the store has one, else plain ``not is_open``."""
-    if isinstance(store, GatedBreakerStore):
-        return await store.allow_call(model, open_seconds)
-    return not await store.is_open(model)
 
 
 @dataclass
@@ -56,7 +42,7 @@ class _ModelState:
 class InMemoryBreakerStore:
     """Breaker state in this process only (tests, and the fallback when Redis is down)."""
 
-    def __init__(self, window_s: float = 60.0, clock=time.monotonic) -> None:
+    def __init__(self, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s = window_s
         self._clock = clock
         self._models: dict[str, _ModelState] = {}
@@ -146,7 +132,7 @@ class ResilientBreakerStore:
         return bool(result) if result is not None else await self.fallback.is_open(model)
 
     async def allow_call(self, model: str, open_seconds: int) -> bool:
-        result = await self._shared("allow_call", allow_call(self.shared, model, open_seconds))
+        result = await self._shared("allow_call", self.shared.allow_call(model, open_seconds))
         return bool(result) if result is not None else await self.fallback.allow_call(model, open_seconds)
 
     async def record_failure(self, model: str, threshold: int, open_seconds: int) -> bool:

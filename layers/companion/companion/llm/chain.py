@@ -34,7 +34,6 @@ from typing import Any, Literal
 from ..ports import BreakerStateStore
 from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, ProviderError, Usage
-from .breaker import allow_call
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ class LLMChain:
 
     async def _allowed(self, model: str) -> bool:
         try:
-            ok = await allow_call(self.breaker, model, self.open_seconds)
+            ok = await self.breaker.allow_call(model, self.open_seconds)
         except Exception as exc:
             log.warning("breaker check failed for %s: %s", model, exc)
             return True

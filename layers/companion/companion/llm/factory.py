@@ -37,13 +37,15 @@ def resolve_api_key(spec: ModelSpec) -> str:
     return key
 
 
-def build_provider(spec: ModelSpec, http_client: Any = None) -> LLMProvider:
+def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | None = None) -> LLMProvider:
     if spec.provider == "offline":
         return OfflineProvider(spec.name)
     if spec.provider == "bedrock":
+        from ..adapters import aws
         from .bedrock import BedrockProvider
 
-        return BedrockProvider(spec)
+        # One attempt: the chain's failover is the retry, and a stream cannot be resumed.
+        return BedrockProvider(spec, aws.bedrock_runtime(region, read_timeout=120.0, max_attempts=1))
     from .openai_compat import OpenAICompatProvider
 
     if not spec.base_url:
@@ -60,7 +62,8 @@ def build_chain(settings: Settings, redis_client_or_none: Any = None, *,
     With a Redis client the breaker state is shared through Redis, with an in-process
     fallback; without one it is in-process only.
     """
-    providers = [build_provider(spec, http_client) for spec in settings.llm_chain] or [OfflineProvider()]
+    providers = ([build_provider(spec, http_client, region=settings.aws_region) for spec in settings.llm_chain]
+                 or [OfflineProvider()])
     if redis_client_or_none is not None:
         from ..adapters.redis_breaker import RedisBreakerStore
 

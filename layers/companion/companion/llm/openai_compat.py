@@ -6,6 +6,8 @@ cold start, and all we need is one POST and an SSE line parser.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import ssl
@@ -19,6 +21,10 @@ from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage
 
 JsonMode = Literal["json_schema", "json_object", "none"]
+
+# After ``[DONE]``: how long and how much to read before giving the connection up.
+DRAIN_TIMEOUT_S = 0.5
+DRAIN_MAX_BYTES = 64 * 1024
 
 # Keys of ModelSpec.extra_body that configure this adapter and are not sent to the server.
 _ADAPTER_KEYS = ("json_mode", "timeout_s", "connect_timeout_s")
@@ -117,14 +123,16 @@ class OpenAICompatProvider(LLMProvider):
             async with self._http().stream("POST", self.url, content=content, headers=self._headers()) as resp:
                 await self._raise_for_status(resp)
                 finished: str | None = None
-                async for line in resp.aiter_lines():
+                lines = _sse_lines(resp)
+                async for line in lines:
                     data = _sse_data(line)
                     if data is None:
                         continue
-                    if data == "[DONE]":
+                    if data == b"[DONE]":
                         finished = finished or "[DONE]"
+                        await _drain(lines)
                         break
-                    text, chunk_usage, reason = self._parse_event(data)
+                    text, chunk_usage, reason = self._parse_event(data.decode("utf-8", "replace"))
                     finished = finished or reason
                     if chunk_usage is not None:
                         usage = chunk_usage
@@ -208,9 +216,35 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _sse_data(line: str) -> str | None:
+async def _sse_lines(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's lines (ended by LF, CRLF or CR), as bytes: a reply is one event a line, and httpx's
+    text and line decoders would add two layers of work to each."""
+    pending = b""
+    async for data in resp.aiter_bytes():
+        lines = (pending + data).splitlines(keepends=True)
+        pending = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
+        for line in lines:
+            yield line.rstrip(b"\r\n")
+    if pending:
+        yield pending
+
+
+async def _drain(lines: AsyncIterator[bytes]) -> None:
+    """Read what follows ``[DONE]`` (normally only the body's end) so the connection goes back to the
+    pool: a response closed unread closes its connection, and the next turn would pay a new TCP (and
+    TLS) handshake. A server that keeps sending is not waited for: its connection is closed instead."""
+    received = 0
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            async for line in lines:
+                received += len(line) + 1
+                if received > DRAIN_MAX_BYTES:
+                    return
+
+
+def _sse_data(line: bytes) -> bytes | None:
     """The payload of a ``data:`` line; None for comments, other fields and blank lines."""
-    if not line.startswith("data:"):
+    if not line.startswith(b"data:"):
         return None
     return line[5:].strip() or None
 

@@ -25,7 +25,7 @@ documents instead of duplicating them. DynamoDB goes last because its records ca
 task ids the merge uses to recognise a replay: until they are written, a retry recomputes
 everything. Any exception propagates, so SQS redelivers the task (then its DLQ).
 
-The domain only sees the small protocols below; adapters live in ``companion.adapters``.
+The generator sees its stores through ``companion.ports``; adapters live in ``companion.adapters``.
 """
 
 from __future__ import annotations
@@ -36,56 +36,30 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from ..adapters.opensearch_index import TURN_CONTEXT_CHARS, MemoryDoc  # pydantic model only: no client import
 from ..models import ChatMessage, MemoryTask
-from ..ports import TaskStatusStore
+from ..ports import (
+    Completer,
+    ConversationArchive,
+    Embedder,
+    MemoryIndex,
+    MemoryRepository,
+    TaskQueue,
+    TaskStatusStore,
+    Telemetry,
+)
+from .archive import archive_document, segment_start
+from .documents import bounded_embedding_text, task_documents
 from .extraction import ExtractionOutcome, extract, extract_with_rules
 from .merge import build_summary, merge_events, merge_facts
-from .records import EventRecord, FactRecord, SummaryRecord, stable_id
 
 log = logging.getLogger(__name__)
 
 Extractor = Callable[..., Awaitable[ExtractionOutcome]]  # (messages, *, now, known_facts) -> outcome
 
-TURN_IMPORTANCE = 3.0
-SUMMARY_IMPORTANCE = 5.0
-PROFILE_IMPORTANCE = 8.0
 
-
-class SegmentLoader(Protocol):
-    async def load_segment(self, task: MemoryTask) -> MemoryTask: ...
-
-
-class MemoryRecords(Protocol):
-    async def load(self, user_id: str, character_id: str, *, summaries: bool = True,
-                   consistent: bool = True) -> tuple[dict[tuple[str, str], FactRecord], list[EventRecord],
-                                                     list[SummaryRecord]]: ...
-
-    async def save(self, facts: Sequence[FactRecord] = (), events: Sequence[EventRecord] = (),
-                   summary: SummaryRecord | None = None) -> int: ...
-
-
-class MemoryIndexWriter(Protocol):
-    async def bulk_upsert(self, docs: Sequence[MemoryDoc], *, refresh: bool = False) -> int: ...
-
-
-class ConversationArchive(Protocol):
-    async def put(self, key: str, document: dict[str, Any]) -> str: ...
-
-
-class PassageEmbedder(Protocol):
-    async def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-
-class Telemetry(Protocol):
-    def count(self, name: str, value: float = 1) -> None: ...
-
-    def millis(self, name: str, value: float) -> None: ...
-
-
-def extractor_for(chain: Any, *, max_tokens: int = 2048, max_turn_chars: int = 4000,
+def extractor_for(chain: Completer, *, max_tokens: int = 2048, max_turn_chars: int = 4000,
                   max_chars: int = 48_000) -> Extractor:
     """The rule-based extractor when every model of the chain is the offline one, else the LLM
     (its prompt bounded: ``max_turn_chars`` per turn, about ``max_chars`` in all)."""
@@ -105,34 +79,6 @@ def extractor_for(chain: Any, *, max_tokens: int = 2048, max_turn_chars: int = 4
     return llm
 
 
-def _turn_context(messages: Sequence[ChatMessage], i: int) -> dict[str, str]:
-    """The previous turn of the same session (in this segment, or the task's ``context_before``),
-    kept for the turn's embedding (``MemoryDoc.embedding_text``)."""
-    if i == 0:
-        return {}
-    prev, this = messages[i - 1], messages[i]
-    if (prev.session_id or "") != (this.session_id or ""):
-        return {}
-    return {"context": prev.content[-TURN_CONTEXT_CHARS:]}
-
-
-def bounded_embedding_text(doc: MemoryDoc, limit: int) -> str:
-    """``doc.embedding_text()`` within ``limit`` characters. The model reads 512 tokens per pass and
-    a longer text only adds passes (minutes for a 100,000-character turn), so a long turn is cut,
-    not chunked: one turn keeps one vector, its head (where a message states its point) is what
-    k-NN matches, and BM25 still sees the whole turn in ``content``. The previous turn, the context,
-    keeps at most a quarter of the budget when the turn itself is long."""
-    text = doc.embedding_text()
-    if limit <= 0 or len(text) <= limit:
-        return text
-    context = str(doc.metadata.get("context") or "") if doc.memory_type == "turn" else ""
-    if not context:
-        return doc.content[:limit]
-    room = max(limit // 4, limit - 1 - len(doc.content))
-    context = context[-room:]
-    return f"{context}\n{doc.content[:limit - 1 - len(context)]}"
-
-
 class TaskTooLarge(Exception):
     """A task holds more than the worker processes in one task; the reason is recorded, not retried."""
 
@@ -145,24 +91,6 @@ def task_size_error(messages: Sequence[ChatMessage], *, max_chars: int, max_mess
     if max_chars > 0 and chars > max_chars:
         return f"task_too_large: {chars} characters in {len(messages)} messages, the limit is {max_chars}"
     return None
-
-
-def turn_id(user_id: str, character_id: str, message: ChatMessage) -> str:
-    """One id per message position (or per message id when it never got a position)."""
-    return turn_id_at(user_id, character_id, message.seq) if message.seq else stable_id(
-        "turn", user_id, character_id, f"msg:{message.msg_id}")
-
-
-def turn_id_at(user_id: str, character_id: str, seq: int) -> str:
-    """The id of the turn at message-log position ``seq``."""
-    return stable_id("turn", user_id, character_id, str(seq))
-
-
-def archive_key_for(task: MemoryTask, messages: Sequence[ChatMessage]) -> str:
-    from ..adapters.s3_archive import archive_key  # pure string formatting
-
-    start = min((m.timestamp for m in messages), default=task.created_at)
-    return archive_key(task.user_id, task.character_id, task.session_id, start, task.from_seq, task.to_seq)
 
 
 @dataclass
@@ -201,8 +129,8 @@ class _Timer:
 
 
 class MemoryGenerator:
-    def __init__(self, *, segments: SegmentLoader, records: MemoryRecords, index: MemoryIndexWriter,
-                 archive: ConversationArchive, embedder: PassageEmbedder | None, extractor: Extractor,
+    def __init__(self, *, segments: TaskQueue, records: MemoryRepository, index: MemoryIndex,
+                 archive: ConversationArchive, embedder: Embedder | None, extractor: Extractor,
                  statuses: TaskStatusStore | None = None, telemetry: Telemetry | None = None,
                  refresh_index: bool = False, embed_max_chars: int = 512, task_max_chars: int = 400_000,
                  task_max_messages: int = 100) -> None:
@@ -249,9 +177,7 @@ class MemoryGenerator:
         timer = _Timer()
         # ---- everything that can fail before anything is written
         task = await self._segments.load_segment(task)
-        # load_segment may hand back plain dicts (model_copy does not validate): coerce them.
-        loaded = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in task.messages]
-        messages = sorted((m for m in loaded if m.role in ("user", "assistant") and m.content.strip()),
+        messages = sorted((m for m in task.messages if m.role in ("user", "assistant") and m.content.strip()),
                           key=lambda m: (m.seq, m.timestamp))
         if not messages:
             return GenerationReport(task_id=task.task_id, status="empty")
@@ -270,15 +196,16 @@ class MemoryGenerator:
         changed_events = merge_events(events, result.events, task_id=task.task_id, now=now, user_id=task.user_id,
                                       character_id=task.character_id)
         summary = build_summary(task, result, messages=messages) if result.summary.strip() else None
-        docs = self._documents(task, messages, changed_facts, changed_events, summary)
+        docs = task_documents(task, messages, changed_facts, changed_events, summary)
         if self._embedder is not None:
             vectors = await self._embedder.embed_passages(  # ONE batch, each text bounded
                 [bounded_embedding_text(d, self._embed_max_chars) for d in docs])
             for doc, vec in zip(docs, vectors, strict=True):
                 doc.embedding = vec
         timer.lap("embed")
-        key = archive_key_for(task, messages)
-        archive = self._archive_document(task, messages, result, changed_facts, changed_events)
+        key = self._archive.key_for(task.user_id, task.character_id, task.session_id,
+                                    segment_start(task, messages), task.from_seq, task.to_seq)
+        archive = archive_document(task, messages, result, changed_facts, changed_events)
 
         # ---- writes: idempotent upserts; DynamoDB last (its task ids mark the task as merged)
         _, archived = await asyncio.gather(self._index.bulk_upsert(docs, refresh=self._refresh),
@@ -295,51 +222,6 @@ class MemoryGenerator:
             degraded=[] if archived else ["archive"], timings_ms=timer.marks)
 
     # ------------------------------------------------------------------ helpers
-
-    @staticmethod
-    def _documents(task: MemoryTask, messages: Sequence[ChatMessage], facts: Sequence[FactRecord],
-                   events: Sequence[EventRecord], summary: SummaryRecord | None) -> list[MemoryDoc]:
-        u, c = task.user_id, task.character_id
-        before = [m for m in task.context_before if m.role in ("user", "assistant") and m.content.strip()][-1:]
-        docs = [MemoryDoc(memory_id=turn_id(u, c, m), user_id=u, character_id=c, memory_type="turn",
-                          content=m.content, timestamp=m.timestamp, importance=TURN_IMPORTANCE,
-                          session_id=m.session_id or task.session_id, seq=m.seq,
-                          metadata={"role": m.role, "msg_id": m.msg_id, "task_id": task.task_id,
-                                    **_turn_context([*before, *messages], i + len(before))})
-                for i, m in enumerate(messages)]
-        if summary is not None:
-            docs.append(MemoryDoc(memory_id=summary.summary_id, user_id=u, character_id=c, memory_type="summary",
-                                  content=summary.content, timestamp=summary.end_ts, importance=SUMMARY_IMPORTANCE,
-                                  session_id=summary.session_id,
-                                  metadata={"topics": summary.topics, "emotion": summary.emotion,
-                                            "from_seq": summary.from_seq, "to_seq": summary.to_seq,
-                                            "task_id": task.task_id}))
-        for ev in events:
-            docs.append(MemoryDoc(memory_id=ev.event_id, user_id=u, character_id=c, memory_type="event",
-                                  content=ev.content, timestamp=ev.updated_at, importance=float(ev.importance),
-                                  session_id=task.session_id,
-                                  metadata={"type": ev.type, "title": ev.title, "date": ev.date,
-                                            "recurring": ev.recurring, "emotion": ev.emotion}))
-        for f in facts:
-            docs.append(MemoryDoc(memory_id=f.fact_id, user_id=u, character_id=c, memory_type="profile",
-                                  content=f.content, timestamp=f.updated_at, importance=PROFILE_IMPORTANCE,
-                                  session_id=task.session_id,
-                                  metadata={"type": f.type, "key": f.key, "value": f.value,
-                                            "confidence": f.confidence}))
-        return docs
-
-    @staticmethod
-    def _archive_document(task: MemoryTask, messages: Sequence[ChatMessage], result: Any,
-                          facts: Sequence[FactRecord], events: Sequence[EventRecord]) -> dict[str, Any]:
-        from ..adapters.s3_archive import archive_document  # pure dict building
-
-        return archive_document(
-            user_id=task.user_id, character_id=task.character_id, session_id=task.session_id,
-            task_id=task.task_id, from_seq=task.from_seq, to_seq=task.to_seq, messages=messages,
-            summary={"text": result.summary, "topics": list(result.topics), "emotion": result.emotion},
-            profiles=[f.model_dump(include={"type", "key", "value", "confidence"}) for f in facts],
-            events=[e.model_dump(include={"event_id", "type", "title", "summary", "date", "recurring",
-                                          "emotion", "importance"}) for e in events])
 
     async def _put_archive(self, task: MemoryTask, key: str, document: dict[str, Any]) -> bool:
         """The S3 copy is a backup (seed 002 §6: archive down → skip it, memory still written):

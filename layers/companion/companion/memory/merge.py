@@ -24,8 +24,6 @@ Jaccard similarity is >= TITLE_SIMILARITY and their dates do not conflict.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
@@ -42,28 +40,16 @@ from .records import (
     stable_id,
     summary_id,
 )
+from .similarity import jaccard, normalize
 
 SUPERSEDE_CONFIDENCE = 0.7
 SUPERSEDE_MARGIN = 0.15
 TITLE_SIMILARITY = 0.6
 
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """Casefolded NFKC text without spaces/punctuation: '火锅！' == '火锅', 'Hot pot' == 'hotpot'."""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).casefold())
-
-
-def bigrams(text: str) -> set[str]:
-    t = normalize_text(text)
-    return {t[i:i + 2] for i in range(len(t) - 1)} if len(t) > 1 else ({t} if t else set())
-
-
 def title_similarity(a: str, b: str) -> float:
-    """Character-bigram Jaccard similarity (works for zh and en alike)."""
-    x, y = bigrams(a), bigrams(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
+    """Character-bigram Jaccard similarity of the normalized titles, spaces ignored (zh and en alike)."""
+    x, y = normalize(a), normalize(b)
+    return jaccard(x, y) if x and y else 0.0
 
 
 def _remember(ids: list[str], task_id: str) -> list[str]:
@@ -87,7 +73,7 @@ def merge_fact(existing: FactRecord | None, new: ExtractedFact, *, task_id: str,
         return None  # replay
     if now < existing.updated_at:
         return None  # older information than what is stored (out-of-order delivery)
-    if normalize_text(existing.value) == normalize_text(new.value):
+    if normalize(existing.value) == normalize(new.value):
         return existing.model_copy(update={
             "confidence": max(existing.confidence, new.confidence), "updated_at": now,
             "source_task_id": task_id, "task_ids": _remember(existing.task_ids, task_id)}, deep=True)
@@ -142,7 +128,7 @@ def _same_event(rec: EventRecord | ExtractedEvent, new: ExtractedEvent) -> bool:
 
 
 def event_id(user_id: str, character_id: str, event: ExtractedEvent) -> str:
-    key = _date_key(event.date, event.recurring) or normalize_text(event.title)
+    key = _date_key(event.date, event.recurring) or normalize(event.title)
     return stable_id("evt", user_id, character_id, event.type, key)
 
 

@@ -2,9 +2,9 @@
 
 ``find_date(text, today)`` returns the first date expression it recognises, e.g. on
 Saturday 2026-11-21: "下个月15号" -> 2026-12-15, "下周五" -> 2026-11-27, "3月5日" ->
-2027-03-05 (yearless, next occurrence), "the 15th of next month" -> 2026-12-15, "next Friday" ->
-2026-11-27, "May 5th" -> 2027-05-05. Weeks start on Monday; "下周五"/"next Friday" is
-the Friday of next week, "周五"/"Friday" the next Friday to come.
+2027-03-05 (yearless: its next occurrence, by ``memory.yearly``'s rule), "the 15th of next
+month" -> 2026-12-15, "next Friday" -> 2026-11-27, "May 5th" -> 2027-05-05. Weeks start on
+Monday; "下周五"/"next Friday" is the Friday of next week, "周五"/"Friday" the next Friday to come.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from ..yearly import next_occurrence
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
@@ -55,13 +57,12 @@ def _safe(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def next_occurrence(month: int, day: int, today: date) -> date | None:
-    """The next month/day on or after ``today`` (Feb 29 waits for a leap year)."""
-    for year in range(today.year, today.year + 9):
-        d = _safe(year, month, day)
-        if d and d >= today:
-            return d
-    return None
+def _yearly(month: int, day: int, today: date) -> date | None:
+    """The next occurrence of a month/day said without a year; None when no year has it."""
+    try:
+        return next_occurrence(month, day, today)
+    except ValueError:
+        return None
 
 
 def _add_months(today: date, months: int, day: int) -> date | None:
@@ -127,14 +128,14 @@ def _resolve_zh(kind: str, m: re.Match[str], today: date) -> tuple[date | None, 
         y, mo, d = (cn_number(x) for x in g)
         if y is not None and y < 100:
             y += 2000
-        return (_safe(y, mo, d) if None not in (y, mo, d) else None), False  # type: ignore[arg-type]
+        return (_safe(y, mo, d) if y is not None and mo is not None and d is not None else None), False
     if kind == "month_rel_day":
         offset = {"下下": 2, "下": 1, "这": 0, "本": 0, "上": -1}[g[0][:2] if g[0].startswith("下下") else g[0][0]]
         d = cn_number(g[1])
         return (_add_months(today, offset, d) if d else None), False
     if kind == "md":
         mo, d = cn_number(g[0]), cn_number(g[1])
-        return (next_occurrence(mo, d, today) if mo and d else None), True
+        return (_yearly(mo, d, today) if mo and d else None), True
     if kind == "week":
         prefix = g[0] or ""
         target = _ZH_WEEKDAY[g[1]]
@@ -165,7 +166,7 @@ def _resolve_en(kind: str, m: re.Match[str], today: date) -> tuple[date | None, 
         mo = _EN_MONTHS[mon.lower().rstrip(".")]
         if g[2]:
             return _safe(int(g[2]), mo, int(day)), False
-        return next_occurrence(mo, int(day), today), True
+        return _yearly(mo, int(day), today), True
     if kind == "weekday":
         mode = {"next": "next", "this": "this"}.get((g[0] or "").lower(), "coming")
         return _weekday(_EN_WEEKDAYS[g[1].lower()], today, mode), False
@@ -196,7 +197,6 @@ def find_date(text: str, today: date) -> DateMatch | None:
 
 
 def roll_forward_yearly(value: date, today: date) -> date:
-    """A yearly date (birthday) moved to its next occurrence on or after ``today``."""
-    if value >= today:
-        return value
-    return next_occurrence(value.month, value.day, today) or value
+    """A yearly date (birthday) moved to its next occurrence on or after ``today`` (``yearly``'s rule
+    for 29 February); a date still to come stays as it is."""
+    return value if value >= today else next_occurrence(value.month, value.day, today)

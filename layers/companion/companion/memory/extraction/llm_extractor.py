@@ -6,12 +6,12 @@
     outcome.llm_calls   # 1, or 2 when the first answer had to be repaired
     outcome.usage       # summed token usage of those calls
 
-``provider`` is anything with ``LLMProvider.complete``'s signature (a single provider or
-the fallback chain). The answer is constrained with ``EXTRACTION_JSON_SCHEMA``; it is
-still parsed defensively (```json fences and leading prose are tolerated). An answer
-that is not valid JSON or violates the schema gets one repair call that shows the error;
-if that answer is invalid too, ``ExtractionFailed`` is raised. ``ProviderError`` is not
-caught: the task fails and SQS retries it.
+``provider`` is a ``ports.Completer`` (a single provider or the fallback chain). The answer
+is constrained with ``EXTRACTION_JSON_SCHEMA``; it is still parsed defensively (```json
+fences and leading prose are tolerated). An answer that is not valid JSON or violates the
+schema gets one repair call that shows the error; if that answer is invalid too,
+``ExtractionFailed`` is raised. ``ProviderError`` is not caught: the task fails and SQS
+retries it.
 
 The conversation goes into the prompt as JSON lines inside a <conversation> block with
 ``<``/``>`` escaped, so user text cannot close the block or pose as instructions.
@@ -27,19 +27,18 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ...llm.base import Completion, Usage
+from ...llm.base import Usage
 from ...models import ChatMessage
+from ...ports import Completer
 from ...text import detect_language
 from .dates import roll_forward_yearly
 from .schema import EXTRACTION_JSON_SCHEMA, ExtractionFailed, ExtractionOutcome, ExtractionResult
 
 
-class CompletesJSON(Protocol):
-    async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
-                       max_tokens: int = 2048, temperature: float = 0.2) -> Completion: ...
+class KnownFact(Protocol):
+    """A fact already known about the user, as the prompt shows it: a value type, not a port
+    (``FactRecord`` and ``ExtractedFact`` both fit), so it stays with the extraction."""
 
-
-class KnownFact(Protocol):  # FactRecord and ExtractedFact both fit
     type: str
     key: str
     value: str
@@ -162,7 +161,7 @@ def _add(a: Usage, b: Usage) -> Usage:
                  completion_tokens=a.completion_tokens + b.completion_tokens, estimated=a.estimated or b.estimated)
 
 
-async def extract(provider: CompletesJSON, messages: Sequence[ChatMessage], *, now: datetime,
+async def extract(provider: Completer, messages: Sequence[ChatMessage], *, now: datetime,
                   known_facts: Sequence[KnownFact] | None = None, max_tokens: int = 2048,
                   temperature: float = 0.2, max_turn_chars: int = 4000,
                   max_chars: int = 48_000) -> ExtractionOutcome:

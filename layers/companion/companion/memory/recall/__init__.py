@@ -1,17 +1,19 @@
-"""Memory recall, pure domain part: decide, fuse, rank, render.
+"""Memory recall: decide, search, fuse, rank, render.
 
-Flow of one chat turn (retrieval itself lives in the adapters and feeds these):
+``service.MemoryRecaller`` is the chat turn's recall (``ports.Recaller``), configured by
+``service.RecallConfig.from_settings``; it runs this flow over ``ports.MemoryIndex`` and
+``ports.MemoryRepository``:
     decision = intent.decide(message, recent_user_messages=...)
-    if intent.should_recall(decision, settings.recall_policy):
-        knn, bm25, facts, events = <parallel retrieval within recall_budget_ms>
-        # each a list[RecalledMemory], best first; build them with candidates.from_fact /
-        # from_event / from_summary so ids and metadata keys match
+    if intent.should_recall(decision, config.policy):
+        knn, bm25, facts, events = <parallel retrieval within config.budget_ms>
+        # each a list[RecalledMemory], best first; records become candidates with
+        # candidates.from_fact / from_event / from_summary so ids and metadata keys match
         candidates = fusion.fuse({"knn": knn, "bm25": bm25,
                                   "profile": fusion.score_by_overlap(decision.query, facts),
-                                  "events": fusion.score_by_overlap(decision.query, events)})
-        memories = ranking.rank(candidates, now=now, language=decision.language, ...)
+                                  "events": fusion.score_by_overlap(decision.query, events)}, k=config.fusion_k)
+        memories = ranking.rank(candidates, now=now, language=decision.language, weights=config.weights, ...)
         block = prompt_block.render_memories(memories, language=decision.language, now=now)
-        hint = prompt_block.upcoming_events_hint(events, language=decision.language, now=now)
+        hint = prompt_block.upcoming_events_hint(events, language=..., now=now, within_days=config.upcoming_days)
 Each module's docstring documents its API.
 """
 

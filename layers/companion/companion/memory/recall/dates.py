@@ -4,13 +4,14 @@ Event dates live in ``RecalledMemory.metadata["event_date"]`` (the extraction sc
 ``date``). Accepted forms:
     "2026-03-15"   one-off date (recurs yearly only for birthday/anniversary types or
                    when metadata["recurring"] is true: a birthday's year is the birth year)
-    "03-15" / "--03-15"   yearly date without a year (recurring)
+    "03-15" / "--03-15"   yearly date without a year (recurring; 29 February falls on the
+                          28th in a common year, see ``memory.yearly``)
     datetime.date, or a unix timestamp (int/float)
 Public API:
     local_date(ts, tz) -> date
     parse_event_date(value) -> EventDate | None
     is_recurring(memory, event_date) -> bool
-    next_occurrence(event_date, today, recurring) -> date | None   (today counts)
+    next_event_date(event_date, today, recurring) -> date | None   (today counts)
     nearest_occurrence_distance(event_date, today, recurring) -> int  (days, >= 0)
 """
 
@@ -22,6 +23,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from ...models import RecalledMemory
+from ..yearly import in_year, next_occurrence
 
 _FULL = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 _YEARLESS = re.compile(r"^\s*(?:--)?(\d{1,2})-(\d{1,2})\s*$")
@@ -80,36 +82,24 @@ def is_recurring(memory: RecalledMemory, ev: EventDate) -> bool:
     flag = memory.metadata.get("recurring")
     if flag is not None:
         return bool(flag)
-    kind = str(memory.metadata.get("event_type") or memory.metadata.get("type") or "").lower()
+    kind = str(memory.metadata.get("event_type") or "").lower()
     return kind in RECURRING_TYPES
 
 
-def _in_year(ev: EventDate, year: int) -> date:
-    # 29 February falls on the 28th in common years.
-    day = ev.day
-    if ev.month == 2 and day == 29 and not _leap(year):
-        day = 28
-    return date(year, ev.month, day)
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def next_occurrence(ev: EventDate, today: date, recurring: bool) -> date | None:
-    """The event's next date on or after ``today``; None for a past one-off event."""
+def next_event_date(ev: EventDate, today: date, recurring: bool) -> date | None:
+    """The event's next date on or after ``today`` (a yearly one: ``memory.yearly.next_occurrence``);
+    None for a past one-off event."""
     if not recurring:
         assert ev.year is not None
-        d = _in_year(ev, ev.year)
+        d = date(ev.year, ev.month, ev.day)
         return d if d >= today else None
-    d = _in_year(ev, today.year)
-    return d if d >= today else _in_year(ev, today.year + 1)
+    return next_occurrence(ev.month, ev.day, today)
 
 
 def nearest_occurrence_distance(ev: EventDate, today: date, recurring: bool) -> int:
     """Days between ``today`` and the closest occurrence, past or future."""
     if not recurring:
         assert ev.year is not None
-        return abs((_in_year(ev, ev.year) - today).days)
-    candidates = (_in_year(ev, today.year + k) for k in (-1, 0, 1))
+        return abs((date(ev.year, ev.month, ev.day) - today).days)
+    candidates = (in_year(ev.month, ev.day, today.year + k) for k in (-1, 0, 1))
     return min(abs((d - today).days) for d in candidates)

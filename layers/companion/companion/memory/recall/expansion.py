@@ -56,5 +56,8 @@ def expand_english(query: str, *, max_terms: int = 40) -> str:
             seen.add(lw)
             out.append(w)
         if _WORD.match(lw) and len(lw) >= 4:
-            extra += [f for f in _forms(lw) if f not in seen and not seen.add(f)]  # type: ignore[func-returns-value]
+            for form in _forms(lw):
+                if form not in seen:
+                    seen.add(form)
+                    extra.append(form)
     return " ".join((out + extra)[:max(max_terms, len(out))])

@@ -9,13 +9,13 @@ Public API:
     rrf(ranked_lists, k=60, weights=None) -> list[tuple[str, float]]
         Ids best first. An id repeated inside one list counts once (its best rank).
         Ties: better best-rank first, then id (deterministic).
-    fuse(sources, *, k=60, weights=None) -> list[RecalledMemory]
+    fuse(sources, *, k, weights=None) -> list[RecalledMemory]   (the product's k: Settings.recall_fusion_k)
         ``sources`` maps a source name ("knn", "bm25", "profile", "events") to its
         candidates, best first. One candidate per memory_id, ``score`` = weighted RRF
         score, ``source`` = the names joined with "+" (sorted), metadata["source_ranks"]
         = {name: 1-based rank} and metadata["source_scores"] = {name: raw score}.
         Typical use: fuse({"knn": knn_hits, "bm25": bm25_hits,
-                           "profile": score_by_overlap(query, facts)}) -> ranking.rank().
+                           "profile": score_by_overlap(query, facts)}, k=10) -> ranking.rank().
     merge_candidates(*lists) -> list[RecalledMemory]
         Score-preserving merge: same memory_id -> one candidate, sources joined, the best
         score (and its content) kept, newest timestamp, highest importance. First-seen
@@ -34,9 +34,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from ...models import RecalledMemory
-from .similarity import overlap
+from ..similarity import overlap
 
-DEFAULT_K = 60
+DEFAULT_K = 60  # Cormack et al.'s constant, set for long lists; recall fuses short ones (Settings)
 
 
 def rrf(ranked_lists: list[list[str]], k: int = DEFAULT_K,
@@ -92,7 +92,7 @@ def merge_candidates(*lists: Iterable[RecalledMemory]) -> list[RecalledMemory]:
     return list(merged.values())
 
 
-def fuse(sources: Mapping[str, Sequence[RecalledMemory]], *, k: int = DEFAULT_K,
+def fuse(sources: Mapping[str, Sequence[RecalledMemory]], *, k: int,
          weights: Mapping[str, float] | None = None) -> list[RecalledMemory]:
     names = list(sources)
     weights = weights or {}

@@ -18,8 +18,8 @@ Public API:
         One memory line, e.g. '- 2025-12-26 (3 days ago) [event, date yearly 01-03] "…"';
         ranking uses it to count tokens.
     quote(text, max_chars=MAX_CONTENT_CHARS) -> str    the sanitized JSON string literal
-    upcoming_events(memories, *, now, tz=UTC, within_days=30) -> list[UpcomingEvent]
-    upcoming_events_hint(memories, *, language, now, tz=UTC, within_days=30) -> str
+    upcoming_events(memories, *, now, within_days, tz=UTC) -> list[UpcomingEvent]
+    upcoming_events_hint(memories, *, language, now, within_days, tz=UTC) -> str
         Memories with metadata["event_date"] (see dates.py) whose next occurrence is
         within ``within_days`` days (today included), soonest first, e.g.
         '- 2026-01-03 (in 5 days) [event] "User\'s birthday"', under a header inviting
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 
 from ...models import RecalledMemory
-from .dates import is_recurring, local_date, next_occurrence, parse_event_date
-from .similarity import normalize
+from ..similarity import normalize
+from .dates import is_recurring, local_date, next_event_date, parse_event_date
 
 MAX_CONTENT_CHARS = 600  # one stored item (a turn, fact, event, summary)
 # A retrieved turn with its neighbouring turns (recall's window, sized in tokens by
@@ -178,8 +178,8 @@ class UpcomingEvent:
         return str(self.memory.metadata.get("title") or self.memory.content)
 
 
-def upcoming_events(memories: list[RecalledMemory], *, now: float, tz: tzinfo = UTC,
-                    within_days: int = 30) -> list[UpcomingEvent]:
+def upcoming_events(memories: list[RecalledMemory], *, now: float, within_days: int,
+                    tz: tzinfo = UTC) -> list[UpcomingEvent]:
     today = local_date(now, tz)
     found: list[UpcomingEvent] = []
     seen: set[tuple[date, str]] = set()
@@ -187,7 +187,7 @@ def upcoming_events(memories: list[RecalledMemory], *, now: float, tz: tzinfo = 
         ev = parse_event_date(mem.metadata.get("event_date"))
         if ev is None:
             continue
-        when = next_occurrence(ev, today, is_recurring(mem, ev))
+        when = next_event_date(ev, today, is_recurring(mem, ev))
         if when is None or (when - today).days > within_days:
             continue
         item = UpcomingEvent(mem, when, (when - today).days)
@@ -201,7 +201,7 @@ def upcoming_events(memories: list[RecalledMemory], *, now: float, tz: tzinfo = 
 
 
 def upcoming_events_hint(memories: list[RecalledMemory], *, language: str, now: float,
-                         tz: tzinfo = UTC, within_days: int = 30) -> str:
+                         within_days: int, tz: tzinfo = UTC) -> str:
     items = upcoming_events(memories, now=now, tz=tz, within_days=within_days)
     if not items:
         return ""

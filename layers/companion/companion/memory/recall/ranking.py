@@ -1,9 +1,11 @@
 """Final ranking of recalled memories: score, dedupe, budget.
 
 Public API:
-    rank(candidates, *, now, weights=(0.8, 0.1, 0.1), half_life_days=30.0, max_items=5,
-         max_tokens=1000, dedupe_threshold=0.8, language="en", tz=UTC) -> list[RecalledMemory]
-    recency(memory, *, now, half_life_days=30.0, tz=UTC) -> float   (0..1)
+    rank(candidates, *, now, weights, half_life_days, max_items, max_tokens, dedupe_threshold=0.8,
+         language="en", tz=UTC, max_derived=None) -> list[RecalledMemory]
+    recency(memory, *, now, half_life_days, tz=UTC) -> float   (0..1)
+The product's values come from ``Settings`` (``RecallConfig``): relevance leads, and recency and
+importance (weights 0.1 each by default) break near-ties instead of outvoting it.
 
 Score = w_rel·relevance + w_rec·recency + w_imp·importance/10, where
   * relevance = candidate.score / max(candidate scores) (0..1; negatives count as 0; all
@@ -21,11 +23,13 @@ Score = w_rel·relevance + w_rec·recency + w_imp·importance/10, where
 Then: duplicates by memory_id are merged (fusion.merge_candidates); candidates are
 sorted by score, ties -> newer timestamp, higher importance, then memory_id (fully
 deterministic); near-duplicates (character-bigram Jaccard >= dedupe_threshold, zh and
-en) are dropped in favour of the higher-ranked one; finally items are taken greedily in
-order while both budgets hold: at most ``max_items`` and the sum of
+en) are dropped in favour of the higher-ranked one; finally items are taken greedily,
+best first, while both budgets hold: at most ``max_items`` and the sum of
 text.estimate_tokens(prompt_block.render_line(...)) <= ``max_tokens``. An item that
 does not fit is skipped and smaller later items may still fit (the prompt header is
-not part of this budget).
+not part of this budget). ``max_derived``: at most this many summaries, events and profile
+facts among them (None: no cap); they restate what turns say and would otherwise take the
+slots of the turns themselves.
 Returned items are copies with ``score`` = the final score and metadata["ranking"] =
 {"relevance", "recency", "importance", "raw_score"}.
 """
@@ -34,22 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
+from typing import SupportsFloat
 
 from ...models import RecalledMemory
 from ...text import estimate_tokens
+from ..similarity import jaccard
 from .dates import is_recurring, local_date, nearest_occurrence_distance, parse_event_date
 from .fusion import merge_candidates
 from .prompt_block import render_line
-from .similarity import jaccard
 
 DAY_S = 86400.0
 STABLE_RECENCY_FLOOR = 0.5
-# Relevance leads; recency and importance are tie-breakers worth up to 0.1 each, so a memory
-# about the question beats fresh chit-chat, while among near-equally relevant memories the
-# recent/important one wins. With 0.5/0.3/0.2 a turn two months old lost 0.225 to a fresh one
-# (half of the relevance scale): on long conversations (LoCoMo dev, 760 questions) R@10 went
-# 0.690 (0.5/0.3/0.2) -> 0.710 (0.7/0.2/0.1) -> 0.726 (0.8/0.1/0.1); relevance alone 0.743.
-DEFAULT_WEIGHTS = (0.8, 0.1, 0.1)
 
 
 def _decay(age_days: float, half_life_days: float) -> float:
@@ -57,13 +56,15 @@ def _decay(age_days: float, half_life_days: float) -> float:
 
 
 def _as_float(value: object, default: float) -> float:
+    if not isinstance(value, SupportsFloat | str):  # numbers, Decimal (DynamoDB), numeric strings
+        return default
     try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return float(value)
+    except ValueError:
         return default
 
 
-def recency(memory: RecalledMemory, *, now: float, half_life_days: float = 30.0, tz: tzinfo = UTC) -> float:
+def recency(memory: RecalledMemory, *, now: float, half_life_days: float, tz: tzinfo = UTC) -> float:
     if half_life_days <= 0:
         raise ValueError("half_life_days must be > 0")
     mention = _decay((now - memory.timestamp) / DAY_S, half_life_days)
@@ -81,10 +82,9 @@ def recency(memory: RecalledMemory, *, now: float, half_life_days: float = 30.0,
     return mention
 
 
-def rank(candidates: list[RecalledMemory], *, now: float,
-         weights: Sequence[float] = DEFAULT_WEIGHTS, half_life_days: float = 30.0,
-         max_items: int = 5, max_tokens: int = 1000, dedupe_threshold: float = 0.8,
-         language: str = "en", tz: tzinfo = UTC) -> list[RecalledMemory]:
+def rank(candidates: list[RecalledMemory], *, now: float, weights: Sequence[float], half_life_days: float,
+         max_items: int, max_tokens: int, dedupe_threshold: float = 0.8,
+         language: str = "en", tz: tzinfo = UTC, max_derived: int | None = None) -> list[RecalledMemory]:
     if len(weights) != 3 or any(w < 0 for w in weights):
         raise ValueError("weights must be three non-negative numbers (relevance, recency, importance)")
     if max_items <= 0 or max_tokens <= 0 or not candidates:
@@ -116,12 +116,17 @@ def rank(candidates: list[RecalledMemory], *, now: float,
 
     chosen: list[RecalledMemory] = []
     used = 0
+    derived = 0
     for mem in kept:
+        is_derived = mem.memory_type != "turn"
+        if is_derived and max_derived is not None and derived >= max_derived:
+            continue
         cost = estimate_tokens(render_line(mem, language=language, now=now, tz=tz))
         if used + cost > max_tokens:
             continue
         chosen.append(mem)
         used += cost
+        derived += is_derived
         if len(chosen) == max_items:
             break
     return chosen

@@ -14,7 +14,7 @@ ranking (relevance, recency, importance), dedupe, budget → the quoted prompt b
 A source that fails or is late is reported in ``degraded`` and the others still count;
 recall itself never raises for a store failure (the chat turn must go on).
 
-The service depends only on the protocols in ``sources.py`` (no boto3/redis/opensearch).
+The service depends only on ``companion.ports`` (no boto3/redis/opensearch).
 """
 
 from __future__ import annotations
@@ -25,27 +25,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ...config import Settings
 from ...models import ChatMessage, RecalledMemory, RecallResult
 from ...observability import logger
+from ...ports import Embedder, MemoryIndex, MemoryRepository
 from ...text import estimate_tokens
+from .candidates import from_event, from_fact, from_summary, preferred_name
 from .expansion import expand_english
-from .fusion import fuse
+from .fusion import fuse, score_by_overlap
 from .intent import RecallDecision, decide, should_recall
+from .neighbours import TurnContext
 from .prompt_block import MAX_WINDOW_CHARS, render_memories, sanitize, upcoming_events_hint
 from .ranking import rank
-from .similarity import overlap
-from .sources import (
-    MemoryStore,
-    QueryEmbedder,
-    SearchIndex,
-    TurnContext,
-    event_memory,
-    fact_memory,
-    searchable_text,
-    summary_memory,
-)
 
 # Overlap (share of the query's bigrams) above which a DynamoDB item counts as relevant
 # when the decision did not ask for its kind; below it the item would only add noise.
@@ -57,54 +50,51 @@ KIND_SOURCES = {"profile": {"profile"}, "event": {"events"}, "history": {"summar
 MAX_STORE_CANDIDATES = 10
 
 
-@dataclass
+@dataclass(frozen=True)
 class RecallConfig:
-    policy: str = "intent"
-    budget_ms: int = 2000
-    max_memories: int = 5
-    max_tokens: int = 1000
-    # relevance, recency, importance: relevance leads, recency/importance decide near-ties
-    # (LoCoMo dev R@10: 0.5/0.3/0.2 -> 0.690, 0.8/0.1/0.1 -> 0.726; see ranking.DEFAULT_WEIGHTS).
-    weights: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    half_life_days: float = 30.0
-    knn_k: int = 20
-    bm25_k: int = 20
-    # RRF constant. 60 (Cormack et al.) was set for merging 1000-document lists; over top-20/30
-    # lists it flattens rank 1 vs rank 20 to 1.3x, and after the min-max spread recency then
-    # outvotes relevance. LoCoMo dev R@10 by k: 60 0.726, 30 0.736, 20 0.741, 10 0.761, 5 0.750.
-    fusion_k: int = 10
-    fusion_weights: dict[str, float] = field(default_factory=lambda: {
-        "knn": 1.0, "bm25": 1.0, "profile": 1.0, "events": 1.0, "summaries": 0.8})
-    # Per-source timeouts as shares of the budget: the whole recall (neighbours, ranking)
-    # must finish inside the chat turn's own wait on it.
-    source_share: float = 0.7
-    neighbour_share: float = 0.2
-    # Turns before/after a retrieved turn: an answer often sits one or two turns from the hit
-    # (LoCoMo dev: R@10 0.68 -> 0.78 going from 1 to 2; the token budget still caps the block).
-    neighbour_window: int = 2
-    neighbour_hits: int = 5  # how many of the best turn hits get their context
-    # A window's size in prompt tokens: about its share of max_tokens / max_memories, so five
-    # windows fit the 1000-token default. Turns that do not fit are left out of the window (and
-    # not claimed by it). LoCoMo dev R@10 by limit: see benchmarks/locomo_recall.py.
-    window_tokens: int = 180
-    upcoming_days: int = 30
-    # Add English inflections to the BM25 keywords (the index has no stemmer).
-    expand_query: bool = True
-    # Spread fused scores over 0..1 (min-max) before ranking: RRF scores of a top-20 list differ
-    # by less than 2x, so divided by the max they would let recency outvote relevance.
-    spread_relevance: bool = True
-    # None: every memory type; e.g. ("turn",) searches raw turns only (benchmarks, debugging).
-    memory_types: tuple[str, ...] | None = None
-    tz: tzinfo = UTC
+    """How recall searches, fuses and ranks. Every value comes from ``Settings`` (whose comments
+    say why each default is what it is): make one with ``from_settings``."""
+
+    policy: str
+    budget_ms: int
+    max_memories: int
+    max_tokens: int
+    weights: tuple[float, float, float]  # relevance, recency, importance
+    half_life_days: float
+    knn_k: int
+    bm25_k: int
+    fusion_k: int  # the RRF constant
+    fusion_weights: Mapping[str, float]
+    source_share: float  # of the budget, for the searches
+    neighbour_share: float  # of the budget, for the neighbouring turns
+    neighbour_window: int  # turns before/after a retrieved turn
+    neighbour_hits: int  # how many of the best turn hits get their neighbours
+    # A window's size in prompt tokens: turns that do not fit are left out of it (and not claimed).
+    window_tokens: int
+    upcoming_days: int
+    expand_query: bool
+    spread_relevance: bool
+    memory_types: tuple[str, ...] | None  # None: every memory type
+    max_derived: int | None  # summaries/events/facts in the final list (None: no cap)
+    tz: tzinfo
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> RecallConfig:
+        """The configuration ``s`` describes; ``overrides`` replace single values (tests, benchmarks)."""
         values: dict[str, Any] = dict(
             policy=s.recall_policy, budget_ms=s.recall_budget_ms, max_memories=s.recall_max_memories,
             max_tokens=s.recall_max_tokens, half_life_days=s.recall_half_life_days,
             weights=(s.recall_weight_relevance, s.recall_weight_recency, s.recall_weight_importance),
+            knn_k=s.recall_knn_k, bm25_k=s.recall_bm25_k, fusion_k=s.recall_fusion_k,
+            fusion_weights=dict(s.recall_fusion_weights), source_share=s.recall_source_share,
+            neighbour_share=s.recall_neighbour_share, neighbour_window=s.recall_neighbour_window,
+            neighbour_hits=s.recall_neighbour_hits,
             # A window gets ~its share of the token budget (the rest: the line's date and label).
-            window_tokens=max(60, min(600, round(0.9 * s.recall_max_tokens / max(1, s.recall_max_memories)))))
+            window_tokens=max(60, min(600, round(0.9 * s.recall_max_tokens / max(1, s.recall_max_memories)))),
+            upcoming_days=s.recall_upcoming_days, expand_query=s.recall_expand_query,
+            spread_relevance=s.recall_spread_relevance, memory_types=tuple(s.recall_memory_types) or None,
+            max_derived=s.recall_max_derived if s.recall_max_derived >= 0 else None,
+            tz=UTC if s.recall_timezone.upper() == "UTC" else ZoneInfo(s.recall_timezone))
         values.update(overrides)
         return cls(**values)
 
@@ -124,15 +114,14 @@ class _Gathered:
 
 
 class MemoryRecaller:
-    def __init__(self, *, index: SearchIndex | None, store: MemoryStore | None,
-                 embedder: QueryEmbedder | None, config: RecallConfig | None = None,
+    def __init__(self, *, index: MemoryIndex | None, store: MemoryRepository | None,
+                 embedder: Embedder | None, config: RecallConfig,
                  turn_context: TurnContext | None = None, clock: Callable[[], float] = time.time) -> None:
         self.index = index
         self.store = store
         self.embedder = embedder
-        self.config = config or RecallConfig()
-        # An index that can also fetch neighbouring turns serves as the context source.
-        self.turn_context = turn_context or (index if isinstance(index, TurnContext) else None)
+        self.config = config
+        self.turn_context = turn_context
         self.clock = clock
 
     # -- the Recaller protocol ------------------------------------------------------------
@@ -151,18 +140,17 @@ class MemoryRecaller:
         need = should_recall(decision, policy or cfg.policy)
 
         jobs: dict[str, Callable[[], Awaitable[Any]]] = {}
-        store_on = self.store is not None and (cfg.memory_types is None or set(cfg.memory_types) - {"turn"})
-        if store_on:
-            jobs["store"] = lambda: self.store.load(user_id, character_id)  # type: ignore[union-attr]
-        if need and self.index is not None:
+        store, index = self.store, self.index  # bound locals: the lambdas below see them narrowed
+        if store is not None and (cfg.memory_types is None or set(cfg.memory_types) - {"turn"}):
+            jobs["store"] = lambda: store.load(user_id, character_id)
+        if need and index is not None:
             if self.embedder is not None:
                 # A follow-up ("后来呢？") is embedded with the words it borrowed from the previous turn.
                 borrowed = "context_query" in decision.reasons
                 jobs["knn"] = lambda: self._knn(user_id, character_id,
                                                 f"{decision.query} {message}" if borrowed else message)
             keywords = expand_english(decision.query) if cfg.expand_query else decision.query
-            jobs["bm25"] = lambda: self.index.bm25_search(  # type: ignore[union-attr]
-                user_id, character_id, keywords, cfg.bm25_k, cfg.memory_types)
+            jobs["bm25"] = lambda: index.bm25_search(user_id, character_id, keywords, cfg.bm25_k, cfg.memory_types)
         gathered = await self._gather(jobs, timeout_s=budget_s * cfg.source_share)
         degraded = list(gathered.degraded)
         if need and self.index is not None and self.embedder is None:
@@ -174,7 +162,7 @@ class MemoryRecaller:
         if need:
             for name in ("knn", "bm25"):
                 if name in gathered.results:
-                    lists[name] = [_normalize_hit(m) for m in gathered.results[name]]
+                    lists[name] = gathered.results[name]
             store_lists = {"profile": facts, "events": events, "summaries": summaries}
             for name, items in store_lists.items():
                 if "store" in gathered.results:
@@ -193,7 +181,8 @@ class MemoryRecaller:
             fused = _spread(fused)
         chosen = rank(fused, now=now, weights=cfg.weights, half_life_days=cfg.half_life_days,
                       max_items=max_memories or cfg.max_memories, max_tokens=cfg.max_tokens,
-                      language=language, tz=cfg.tz) if fused else []
+                      language=language, tz=cfg.tz,
+                      max_derived=cfg.max_derived) if fused else []
 
         block = render_memories(chosen, language=language, now=now, tz=cfg.tz)
         hint = upcoming_events_hint(events + [f for f in facts if "event_date" in f.metadata],
@@ -203,7 +192,7 @@ class MemoryRecaller:
         if "store" in gathered.results:
             sources.append("dynamodb")
         return RecallResult(memories=chosen, block=block, sources=sources, degraded=sorted(set(degraded)),
-                            latency_ms=(time.perf_counter() - started) * 1000)
+                            latency_ms=(time.perf_counter() - started) * 1000, user_name=preferred_name(facts))
 
     # -- sources ------------------------------------------------------------------------
 
@@ -211,7 +200,7 @@ class MemoryRecaller:
         assert self.embedder is not None and self.index is not None
         try:
             # The whole message, not the keyword query: the embedding model reads sentences.
-            vector = await self.embedder.embed_query(message[:1000])
+            vector = await self.embedder.embed_query(message[:1000], scope=user_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -251,21 +240,16 @@ class MemoryRecaller:
             return [], [], []
         by_slot, events, summaries = loaded
         # Newest first, so equal relevance keeps the most recent items (the sort is stable).
-        return ([fact_memory(f) for f in sorted(by_slot.values(), key=lambda f: -f.updated_at)],
-                [event_memory(e) for e in sorted(events, key=lambda e: -e.updated_at)],
-                [summary_memory(s) for s in sorted(summaries, key=lambda s: -(s.end_ts or s.created_at))])
+        return ([from_fact(f) for f in sorted(by_slot.values(), key=lambda f: -f.updated_at)],
+                [from_event(e) for e in sorted(events, key=lambda e: -e.updated_at)],
+                [from_summary(s) for s in sorted(summaries, key=lambda s: -(s.end_ts or s.created_at))])
 
     @staticmethod
     def _relevant(decision: RecallDecision, source: str, items: list[RecalledMemory]) -> list[RecalledMemory]:
         """Items of the store worth fusing: word overlap with the query, or the kind asked for."""
         wanted = source in KIND_SOURCES.get(decision.kind, set())
-        scored = []
-        for mem in items:
-            score = overlap(decision.query, searchable_text(mem))
-            if score >= RELEVANT_OVERLAP or wanted:
-                scored.append(mem.model_copy(update={"score": score}))
-        scored.sort(key=lambda m: -m.score)  # stable: newest first among equals
-        return scored[:MAX_STORE_CANDIDATES]
+        scored = score_by_overlap(decision.query, items)  # stable: newest first among equals
+        return [m for m in scored if wanted or m.score >= RELEVANT_OVERLAP][:MAX_STORE_CANDIDATES]
 
     async def _with_neighbours(self, user_id: str, character_id: str, fused: list[RecalledMemory], *,
                                timeout_s: float) -> tuple[list[RecalledMemory], bool]:
@@ -295,7 +279,6 @@ class MemoryRecaller:
                 "timestamp": max(t.timestamp for t in turns),
                 "metadata": {**hit.metadata, "turn_ids": ids,
                              "msg_ids": [str(t.metadata.get("msg_id", "")) for t in turns],
-                             "dia_ids": [d for t in turns for d in _dia_ids(t)],
                              "neighbours": len(turns) - 1},
             })
         out = []
@@ -360,24 +343,3 @@ def _speaker(turn: RecalledMemory) -> str:
     # Who said it matters in a window of turns ("user: …" / "assistant: …").
     role = turn.metadata.get("role")
     return f"{role}: " if role in ("user", "assistant") else ""
-
-
-def _normalize_hit(memory: RecalledMemory) -> RecalledMemory:
-    """Index documents keep an event's date as ``date``/``type``; ranking and rendering read
-    ``event_date``/``event_type`` (as on DynamoDB candidates), so an index-only hit still decays right."""
-    meta = memory.metadata
-    if memory.memory_type == "event" and meta.get("date") and "event_date" not in meta:
-        return memory.model_copy(update={"metadata": {**meta, "event_date": meta["date"],
-                                                      "event_type": meta.get("type", ""),
-                                                      "title": meta.get("title") or memory.content}})
-    if memory.memory_type == "profile" and "fact_type" not in meta and meta.get("type"):
-        return memory.model_copy(update={"metadata": {**meta, "fact_type": meta["type"]}})
-    return memory
-
-
-def _dia_ids(memory: RecalledMemory) -> list[str]:
-    """Benchmark turn ids a memory carries (LoCoMo ``dia_id`` kept in the doc metadata)."""
-    meta = memory.metadata
-    if meta.get("dia_ids"):
-        return [str(d) for d in meta["dia_ids"]]
-    return [str(meta["dia_id"])] if meta.get("dia_id") else []

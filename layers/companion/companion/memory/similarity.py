@@ -5,8 +5,11 @@ tokenizers; character bigrams of the normalized text are good enough to spot the
 sentence stored twice ("用户喜欢吃火锅。" / "用户喜欢吃火锅", "Likes hot pot" /
 "likes hot pot!") and cheap to compute in a Lambda.
 
+Used by recall (ranking's near-duplicates, lexical overlap) and by the merge (same fact value,
+similar event titles, an event's natural key).
+
 Public API:
-    normalize(text) -> str                    lowercase, letters/digits/CJK only
+    normalize(text) -> str                    casefolded NFKC, letters/digits/CJK only
     bigrams(text) -> frozenset[str]           character bigrams within each word / CJK run
     jaccard(a, b) -> float                    |A∩B| / |A∪B| of the bigram sets, 0..1
     overlap(query, text) -> float             share of the query's bigrams found in text, 0..1
@@ -22,8 +25,9 @@ _SPLIT = re.compile(r"[^\w]+|_")
 
 
 def normalize(text: str) -> str:
-    """NFKC, lowercase, keep only letters and digits (drops spaces and punctuation)."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """NFKC, casefolded, only letters and digits: '火锅！' == '火锅', 'Hot pot' == 'hotpot'. Event ids
+    derive from it (``merge``), so it must not change."""
+    text = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in text if ch.isalnum())
 
 
