@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from companion.adapters.redis_breaker import RedisBreakerStore
+from companion.bootstrap import builders
 from companion.config import ModelSpec, Settings
 from companion.llm.base import Prompt
 from companion.llm.breaker import ResilientBreakerStore
@@ -139,12 +140,13 @@ async def test_redis_unreachable_chain_still_answers(fake_llm: FakeLLMServer) ->
     await dead.aclose()
 
 
-async def test_build_chain_from_settings_with_redis(fake_llm: FakeLLMServer, redis_client: Redis) -> None:
+async def test_the_chain_built_with_redis_shares_its_breaker_state_there(fake_llm: FakeLLMServer,
+                                                                         redis_client: Redis) -> None:
     settings = Settings(llm_chain=[ModelSpec(name="primary", base_url=fake_llm.base_url, api_key="k"),
                                    ModelSpec(name="secondary", base_url=fake_llm.base_url, api_key="k")],
                         llm_first_token_timeout_s=0.3, breaker_failure_threshold=1)
     fake_llm.configure("primary", mode="error")
-    chain = build_chain(settings, redis_client)
+    chain = builders.llm_chain(settings, redis_client)
     events = await _run(chain)
     await chain.aclose()
     assert events[-1].model == "secondary"

@@ -116,7 +116,13 @@ def memory_index(s: Settings, *, recall: bool) -> OpenSearchMemoryIndex:
 def llm_chain(s: Settings, redis: Any = None, *, on_event: ChainObserver | None = None) -> LLMChain:
     """With ``redis`` the breaker state is shared by every instance (the chat path); without, it is
     in-process (the worker: it never streams to users, and a Redis outage must not stop memory)."""
-    return build_chain(s, redis, on_event=on_event)
+    store = None
+    if redis is not None:
+        from ..adapters.redis_breaker import RedisBreakerStore
+        from ..llm.breaker import ResilientBreakerStore
+
+        store = ResilientBreakerStore(RedisBreakerStore(redis), timeout_s=max(0.05, s.redis_timeout_s))
+    return build_chain(s, store, on_event=on_event)
 
 
 def embedder(s: Settings) -> Embedder | None:

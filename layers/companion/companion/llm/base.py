@@ -9,12 +9,20 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..models import Character, RecalledMemory
+from ..text import estimate_tokens
 
 
 class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False  # True when the provider did not report usage
+
+    @classmethod
+    def estimate(cls, messages: list[dict[str, str]], completion: str) -> Usage:
+        """What a provider that reports no usage is taken to have used: the project's token
+        estimate, plus ~4 tokens of chat framing per message as OpenAI documents for its chat format."""
+        return cls(prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages),
+                   completion_tokens=estimate_tokens(completion), estimated=True)
 
 
 class Prompt(BaseModel):

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from ..config import ModelSpec
-from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage, is_provider_fault_status
 
 # Exception events a ConverseStream may carry instead of content.
@@ -167,9 +166,7 @@ class BedrockProvider(LLMProvider):
                     yield item
         finally:
             stop.set()  # the consumer left (timeout, error): the thread stops at the next event
-        yield StreamChunk(usage=usage or Usage(
-            prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) for m in prompt.messages),
-            completion_tokens=estimate_tokens("".join(parts)), estimated=True))
+        yield StreamChunk(usage=usage or Usage.estimate(prompt.messages, "".join(parts)))
 
     async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
                        max_tokens: int = 2048, temperature: float = 0.2) -> Completion:
@@ -198,8 +195,7 @@ def completion_from_converse(response: dict[str, Any], model: str,
     text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict))
     raw = response.get("usage") or {}
     usage = (Usage(prompt_tokens=int(raw.get("inputTokens", 0)), completion_tokens=int(raw.get("outputTokens", 0)))
-             if raw else Usage(prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) for m in messages),
-                               completion_tokens=estimate_tokens(text), estimated=True))
+             if raw else Usage.estimate(messages, text))
     return Completion(text=text, usage=usage, model=model)
 
 

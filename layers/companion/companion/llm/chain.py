@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..ports import BreakerStateStore
-from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, ProviderError, Usage
 
 log = logging.getLogger(__name__)
@@ -269,9 +268,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _estimate(prompt: Prompt, parts: list[str]) -> Usage:
-    prompt_tokens = sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in prompt.messages)
-    return Usage(prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens("".join(parts)),
-                 estimated=True)
+    return Usage.estimate(prompt.messages, "".join(parts))
 
 
 async def _close(gen: Any) -> None:

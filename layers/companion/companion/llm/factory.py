@@ -7,9 +7,10 @@ import threading
 from typing import Any
 
 from ..config import ModelSpec, Settings
+from ..ports import BreakerStateStore
 from ..secrets import read_secret
 from .base import LLMProvider
-from .breaker import InMemoryBreakerStore, ResilientBreakerStore
+from .breaker import InMemoryBreakerStore
 from .chain import ChainObserver, LLMChain
 from .offline import OfflineProvider
 
@@ -55,24 +56,18 @@ def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | No
     return provider
 
 
-def build_chain(settings: Settings, redis_client_or_none: Any = None, *,
+def build_chain(settings: Settings, breaker_store: BreakerStateStore | None = None, *,
                 on_event: ChainObserver | None = None, http_client: Any = None) -> LLMChain:
     """The chain of ``settings.llm_chain`` (empty → the offline model only).
 
-    With a Redis client the breaker state is shared through Redis, with an in-process
-    fallback; without one it is in-process only.
+    ``breaker_store`` is where the breakers keep their state (the composition root passes a
+    shared one, e.g. Redis behind an in-process fallback); without one it is in-process only.
     """
     providers = ([build_provider(spec, http_client, region=settings.aws_region) for spec in settings.llm_chain]
                  or [OfflineProvider()])
-    if redis_client_or_none is not None:
-        from ..adapters.redis_breaker import RedisBreakerStore
-
-        store: Any = ResilientBreakerStore(RedisBreakerStore(redis_client_or_none),
-                                           timeout_s=max(0.05, settings.redis_timeout_s))
-    else:
-        store = InMemoryBreakerStore()
     log.info("llm chain: %s", [p.name for p in providers])
-    return LLMChain(providers, store, first_token_timeout_s=settings.llm_first_token_timeout_s,
+    return LLMChain(providers, breaker_store or InMemoryBreakerStore(),
+                    first_token_timeout_s=settings.llm_first_token_timeout_s,
                     idle_timeout_s=settings.llm_stream_idle_timeout_s,
                     failure_threshold=settings.breaker_failure_threshold,
                     open_seconds=settings.breaker_open_seconds, on_event=on_event)

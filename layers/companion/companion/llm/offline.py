@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, StreamChunk, Usage
 
 OFFLINE_MODEL_NAME = "offline"
@@ -121,9 +120,7 @@ class OfflineProvider(LLMProvider):
         for piece in _pieces(text, prompt.language == "zh"):
             yield StreamChunk(text=piece)
             await asyncio.sleep(0)  # let other tasks run between pieces; no real delay
-        prompt_tokens = sum(estimate_tokens(str(m.get("content", ""))) for m in prompt.messages)
-        yield StreamChunk(usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(text),
-                                      estimated=True))
+        yield StreamChunk(usage=Usage.estimate(prompt.messages, text))
 
     async def complete(self, messages: list[dict[str, str]], *, json_schema: dict[str, Any] | None = None,
                        max_tokens: int = 2048, temperature: float = 0.2) -> Completion:
@@ -137,6 +134,5 @@ class OfflineProvider(LLMProvider):
         last_user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
         text = json.dumps({"offline": True, "summary": _clip(last_user, 200), "topics": [],
                            "emotion": "neutral", "facts": [], "events": []}, ensure_ascii=False)
-        usage = Usage(prompt_tokens=sum(estimate_tokens(str(m.get("content", ""))) for m in messages),
-                      completion_tokens=estimate_tokens(text), estimated=True)
+        usage = Usage.estimate(messages, text)
         return Completion(text=text, usage=usage, model=self.name)

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import httpx
 
 from ..config import ModelSpec
-from ..text import estimate_tokens
 from .base import Completion, LLMProvider, Prompt, ProviderError, StreamChunk, Usage
 
 JsonMode = Literal["json_schema", "json_object", "none"]
@@ -33,10 +32,6 @@ _ADAPTER_KEYS = ("json_mode", "timeout_s", "connect_timeout_s")
 def _retryable_status(status: int) -> bool:
     return status in (408, 409, 425, 429) or status >= 500
 
-
-def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
-    # ~4 tokens of chat framing per message, as OpenAI documents for its chat format.
-    return sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages)
 
 
 class OpenAICompatProvider(LLMProvider):
@@ -148,8 +143,7 @@ class OpenAICompatProvider(LLMProvider):
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
         if usage is None:
-            usage = Usage(prompt_tokens=estimate_prompt_tokens(prompt.messages),
-                          completion_tokens=estimate_tokens("".join(parts)), estimated=True)
+            usage = Usage.estimate(prompt.messages, "".join(parts))
         yield StreamChunk(usage=usage)
 
     def _parse_event(self, data: str) -> tuple[str, Usage | None, str | None]:
@@ -199,9 +193,7 @@ class OpenAICompatProvider(LLMProvider):
             text = payload["choices"][0]["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise ProviderError(f"{self.name}: unexpected response shape") from exc
-        usage = _usage(payload.get("usage")) or Usage(
-            prompt_tokens=estimate_prompt_tokens(body["messages"]),
-            completion_tokens=estimate_tokens(text), estimated=True)
+        usage = _usage(payload.get("usage")) or Usage.estimate(body["messages"], text)
         return Completion(text=text, usage=usage, model=self.name)
 
     async def aclose(self) -> None:
