@@ -28,9 +28,9 @@ def test_openapi_describes_the_chat_and_openai_routes(chat_server: Served) -> No
     assert page.status_code == 200 and "swagger-ui" in page.text
 
 
-def test_importing_the_chat_app_loads_neither_fastapi_nor_the_openai_sdk() -> None:
-    code = ("import sys, json, companion.api.chat_app; "
-            "print(json.dumps([m for m in ('fastapi', 'openai', 'companion.api.chat_openapi') if m in sys.modules]))")
+def test_importing_the_chat_app_loads_neither_fastapi_nor_the_openai_sdk_nor_the_v1_models() -> None:
+    heavy = ("fastapi", "openai", "companion.api.chat_openapi", "companion.api.openai_models", "PIL")
+    code = f"import sys, json, companion.api.chat_app; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "companion"), str(ROOT)])}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == []

@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import Identity
 from ..bootstrap import Container, build_container
@@ -38,7 +39,6 @@ from .cors import add_cors
 from .docs import docs_routes
 from .errors import exception_handlers
 from .middleware import CorrelationMiddleware
-from .openai_api import openai_routes
 from .requests import ID_PATTERN, parse_body
 from .views import history_page, message_view
 from .web import install_web
@@ -91,13 +91,26 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
     return value
 
 
+class _BuiltOnFirstRequest:
+    """An ASGI app built when its first request comes, to keep its imports off the cold start."""
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+
 def create_app(container: Container | None = None) -> Starlette:
     settings = container.settings if container else Settings()
     state: dict[str, Container] = {}
 
     def c() -> Container:
         if "c" not in state:
-            state["c"] = container or build_container()
+            state["c"] = container or build_container(settings)  # the settings read once, here
         return state["c"]
 
     @asynccontextmanager
@@ -168,6 +181,11 @@ def create_app(container: Container | None = None) -> Starlette:
                                        display_name=identity.display_name)
         return JSONResponse(opening_view(character_id, opening))
 
+    def v1() -> ASGIApp:
+        from .openai_api import openai_app  # its models cost the cold start ~30 ms; built on the first /v1 call
+
+        return openai_app(c, identity_of=identity_of, begin_turn=begin_turn)
+
     def openapi() -> dict[str, Any]:
         from .chat_openapi import chat_openapi  # only when the docs are asked for
 
@@ -180,7 +198,7 @@ def create_app(container: Container | None = None) -> Starlette:
                 Route("/api/v1/chat/history", history, methods=["GET", "DELETE"]),
                 Route("/api/v1/chat/sessions/{character_id}/start", start_session, methods=["POST"]),
                 Route("/api/v1/chat/sessions/{character_id}/end", end_session, methods=["POST"]),
-                openai_routes(c, identity_of=identity_of, begin_turn=begin_turn),
+                Mount("/v1", app=_BuiltOnFirstRequest(v1)),
                 *docs_routes(title="Companion chat function", openapi=openapi)],
         middleware=[Middleware(CorrelationMiddleware)], exception_handlers=handlers, lifespan=lifespan)
     add_cors(app, settings, "chat")

@@ -56,13 +56,18 @@ def _swagger_ui_dir() -> Path | None:
 def docs_routes(*, title: str, openapi: Callable[[], dict[str, Any]]) -> list[BaseRoute]:
     """``GET /openapi.json`` (``openapi()`` called per request: cache in it if building is costly),
     ``GET /docs`` and ``GET /docs/assets/{name}``. Paths honour the ASGI ``root_path``."""
-    ui_dir = _swagger_ui_dir()
+    found: list[Path | None] = []
+
+    def ui_dir() -> Path | None:  # looked up on the first docs request, not on the cold start
+        if not found:
+            found.append(_swagger_ui_dir())
+        return found[0]
 
     async def spec(_: Request) -> Response:
         return JSONResponse(openapi())
 
     async def page(request: Request) -> Response:
-        if ui_dir is None:
+        if ui_dir() is None:
             return error_response(404, "docs_not_served",
                                   "the API docs page is served by the local stack only (make dev); "
                                   "the OpenAPI spec is at /openapi.json")
@@ -72,9 +77,10 @@ def docs_routes(*, title: str, openapi: Callable[[], dict[str, Any]]) -> list[Ba
 
     async def asset(request: Request) -> Response:
         name = request.path_params["name"]
-        if ui_dir is None or name not in _ASSETS:
+        folder = ui_dir()
+        if folder is None or name not in _ASSETS:
             return error_response(404, "not_found", f"there is no docs asset '{name}'")
-        return FileResponse(ui_dir / name, media_type=_ASSETS[name],
+        return FileResponse(folder / name, media_type=_ASSETS[name],
                             headers={"cache-control": "public, max-age=86400"})
 
     return [Route("/openapi.json", spec, methods=["GET"], include_in_schema=False),

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from ..auth import Identity
 from ..chat.events import TurnDelta, TurnDone, TurnEvent, TurnFailed, guarded
@@ -144,9 +144,9 @@ async def _chunks(events: AsyncIterator[TurnEvent], *, model: str, mode: History
             yield _line(stream_error(event))
 
 
-def openai_routes(c: Callable[[], Container], *, identity_of: Callable[[Request], Identity],
-                  begin_turn: BeginTurn) -> Mount:
-    """The ``/v1`` routes, a sub-app so that its errors (unknown routes included) have OpenAI's shape."""
+def openai_app(c: Callable[[], Container], *, identity_of: Callable[[Request], Identity],
+               begin_turn: BeginTurn) -> Starlette:
+    """The app mounted at ``/v1``: a sub-app so that its errors (unknown routes included) have OpenAI's shape."""
 
     async def list_models(request: Request) -> Response:
         chars = await c().characters.visible(identity_of(request).user_id)
@@ -185,4 +185,4 @@ def openai_routes(c: Callable[[], Container], *, identity_of: Callable[[Request]
                             Route("/models/{model}", get_model, methods=["GET"]),
                             Route("/chat/completions", completions, methods=["POST"])],
                     exception_handlers=openai_exception_handlers())
-    return Mount("/v1", app=app)
+    return app
