@@ -54,7 +54,10 @@ async def test_primary_stalls_before_first_token_secondary_answers(fake_llm: Fak
     assert done.kind == "done" and done.model == "secondary" and done.failovers == 1
     assert done.usage is not None and not done.usage.estimated
     assert 0.3 <= elapsed < 2.0 and done.first_token_ms is not None and done.first_token_ms >= 300
-    assert len(fake_llm.requests("primary")) == 1 and len(fake_llm.requests("secondary")) == 1
+    # The primary was tried once (the notice says so) and never retried; on a loaded box the chain can
+    # give up on it before the fake server has read the request, so "recorded" may be 0.
+    assert len(fake_llm.requests("primary")) <= 1 and len(fake_llm.requests("secondary")) == 1
+    assert [n.model for n in notices if n.kind == "failover"] == ["primary"]
     assert any(n.kind == "failover" and n.model == "primary" and "first-token" in n.detail for n in notices)
 
 
