@@ -8,7 +8,7 @@ FastAPI is imported only inside the latter, so the chat function's cold start ne
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -43,20 +43,29 @@ async def _store_unavailable(_: Request, exc: Exception) -> Response:
     return error_response(503, "store_unavailable", "a data store is unavailable, please retry")
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    route = f"{request.method} {request.url.path}"
-    if exc.status_code == 404:
-        return error_response(404, "not_found", f"there is no route {route}")
-    if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
-                              headers=exc.headers)
-    return error_response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
+class Responder(Protocol):
+    def __call__(self, status: int, code: str, message: str, *,
+                 headers: Mapping[str, str] | None = None) -> Response: ...
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error")
-    return error_response(500, "internal_error", "something went wrong on our side")
+def routing_handlers(respond: Responder) -> tuple[Handler, Handler]:
+    """The handlers for an unknown route or method and for an unexpected exception, in the shape
+    ``respond`` writes: the same words in every API, whatever its error shape."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return respond(404, "not_found", f"there is no route {request.method} {request.url.path}")
+        if exc.status_code == 405:
+            return respond(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+                           headers=exc.headers)
+        return respond(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return respond(500, "internal_error", "something went wrong on our side")
+
+    return http_error, unexpected
 
 
 async def _request_validation(_: Request, exc: Exception) -> Response:
@@ -67,8 +76,9 @@ async def _request_validation(_: Request, exc: Exception) -> Response:
 
 def exception_handlers() -> dict[Any, Handler]:
     """The handlers both apps use, most specific first (Starlette looks them up by the exception's MRO)."""
-    return {AppError: _app_error, StoreUnavailable: _store_unavailable, HTTPException: _http_error,
-            Exception: _unexpected}
+    http_error, unexpected = routing_handlers(error_response)
+    return {AppError: _app_error, StoreUnavailable: _store_unavailable, HTTPException: http_error,
+            Exception: unexpected}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from ..chat.events import TurnFailed
 from ..errors import AppError, StoreUnavailable
 from ..observability import logger
-from .errors import Handler
+from .errors import Handler, routing_handlers
 from .openai_models import ErrorBody, ErrorDetail
 from .requests import field_name
 
@@ -81,21 +81,7 @@ async def _store_unavailable(_: Request, exc: Exception) -> Response:
     return error_response(503, "store_unavailable", "a data store is unavailable, please retry")
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return error_response(404, "not_found", f"there is no route {request.method} {request.url.path}")
-    if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
-                              headers=exc.headers)
-    return error_response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
-
-
-async def _unexpected(_: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error")
-    return error_response(500, "internal_error", "something went wrong on our side")
-
-
 def openai_exception_handlers() -> dict[Any, Handler]:
-    return {AppError: _app_error, StoreUnavailable: _store_unavailable, HTTPException: _http_error,
-            Exception: _unexpected}
+    http_error, unexpected = routing_handlers(error_response)
+    return {AppError: _app_error, StoreUnavailable: _store_unavailable, HTTPException: http_error,
+            Exception: unexpected}
