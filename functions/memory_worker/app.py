@@ -33,9 +33,10 @@ from companion.adapters import aws
 from companion.bootstrap import WorkerContainer, build_worker
 from companion.config import Settings, get_settings
 from companion.models import MemoryTask
-from companion.observability import logger, metrics, telemetry, tracer
+from companion.observability import function_logger, metrics, telemetry, tracer
 
 IDEMPOTENCY_TTL_S = 24 * 3600
+logger = function_logger("companion-memory-worker")
 
 
 class _Runtime:
@@ -121,10 +122,11 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     rt.idempotency.register_lambda_context(context)
     response = process_partial_response(event=event, record_handler=record_handler, processor=rt.processor,
                                          context=context)
-    failed = len(response.get("batchItemFailures", []))
+    failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     telemetry.count("MemoryBatchRecords", len(event.get("Records", [])))
-    telemetry.count("MemoryBatchFailures", failed)
-    if failed:
-        logger.warning("memory batch partial failure", extra={"failed": failed,
-                                                               "records": len(event.get("Records", []))})
+    telemetry.count("MemoryBatchFailures", len(failures))
+    if failures:  # the generator logged each failed task's reason ("memory task failed"); these go back
+        logger.warning("memory batch partial failure", extra={
+            "failed": len(failures), "records": len(event.get("Records", [])),
+            "failed_message_ids": sorted(failures)})
     return response

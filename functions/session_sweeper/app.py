@@ -10,8 +10,9 @@ from typing import Any
 from companion import lambda_runtime
 from companion.bootstrap import SweeperContainer, build_sweeper
 from companion.config import Settings, get_settings
-from companion.observability import logger, metrics, telemetry, tracer
+from companion.observability import function_logger, metrics, telemetry, tracer
 
+logger = function_logger("companion-session-sweeper")
 _container: SweeperContainer | None = None
 
 

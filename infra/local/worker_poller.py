@@ -18,7 +18,13 @@ What it reproduces of Lambda's behaviour:
   itself, so local behaviour matches AWS either way.
 
 ``python -m infra.local.worker_poller`` runs the poller and the sweeper with settings from
-the environment (``MEMORY_QUEUE_URL`` or the queue named ``MEMORY_QUEUE_NAME``).
+the environment (``MEMORY_QUEUE_URL`` or the queue named ``MEMORY_QUEUE_NAME``). Locally the
+worker shares the cores with the chat process, so this process runs at a lower priority
+(``--nice``, default 10) and embeds on one engine thread unless ``EMBEDDING_PASSAGE_THREADS``
+says otherwise: a chat turn's query embedding and its stream are scheduled before a worker
+batch, and a batch's thread team is never split across cores the chat also wants. On Lambda
+the worker and the chat are separate functions, each environment with its own CPU share, so
+neither can starve the other and the worker keeps the engine's default (one thread per core).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -198,8 +205,13 @@ def main() -> None:
     parser.add_argument("--no-sweeper", action="store_true")
     parser.add_argument("--retry-visibility", type=int, default=None,
                         help="seconds before a failed task is retried (default: the queue's visibility timeout)")
+    parser.add_argument("--nice", type=int, default=10,
+                        help="niceness added to this process (the chat's turns go first; 0: none)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.nice:
+        os.nice(args.nice)
+    os.environ.setdefault("EMBEDDING_PASSAGE_THREADS", "1")
     settings = Settings()
     queue_url = settings.memory_queue_url or str(_sqs(settings).get_queue_url(
         QueueName=settings.memory_queue_name)["QueueUrl"])

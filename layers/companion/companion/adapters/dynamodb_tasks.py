@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .dynamodb_codec import serialize
@@ -17,11 +18,19 @@ class DynamoTaskStatusStore(DynamoTable):
         await self._put({"task_id": task_id, "status": status, "updated_at": now,
                          "expires_at": int(now + TASK_RETENTION_S), **fields})
 
-    async def update(self, task_id: str, status: str, **fields: Any) -> None:
-        values = {":s": status, ":t": time.time(), **{f":{k}": v for k, v in fields.items()}}
+    async def update(self, task_id: str, status: str, *, add: Mapping[str, int] | None = None,
+                     clear: Sequence[str] = (), **fields: Any) -> None:
+        add = add or {}
+        values = {":s": status, ":t": time.time(), **{f":{k}": v for k, v in fields.items()},
+                  **{f":add_{k}": v for k, v in add.items()}}
         sets = ", ".join(["#status = :s", "updated_at = :t"] + [f"#{k} = :{k}" for k in fields])
-        names = {"#status": "status", **{f"#{k}": k for k in fields}}
-        await self._request("update_item", Key=serialize({"task_id": task_id}), UpdateExpression=f"SET {sets}",
+        names = {"#status": "status", **{f"#{k}": k for k in [*fields, *add, *clear]}}
+        expression = f"SET {sets}"
+        if add:  # ADD: atomic, and counts from 0 on a record that lacks the counter
+            expression += " ADD " + ", ".join(f"#{k} :add_{k}" for k in add)
+        if clear:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in clear)
+        await self._request("update_item", Key=serialize({"task_id": task_id}), UpdateExpression=expression,
                             ExpressionAttributeNames=names, ExpressionAttributeValues=serialize(values))
 
     async def get(self, task_id: str) -> Item | None:

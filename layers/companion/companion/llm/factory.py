@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ..config import ModelSpec, Settings
@@ -57,17 +58,20 @@ def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | No
 
 
 def build_chain(settings: Settings, breaker_store: BreakerStateStore | None = None, *,
-                on_event: ChainObserver | None = None, http_client: Any = None) -> LLMChain:
-    """The chain of ``settings.llm_chain`` (empty → the offline model only).
+                on_event: ChainObserver | None = None, http_client: Any = None,
+                specs: Sequence[ModelSpec] | None = None) -> LLMChain:
+    """The chain of ``specs`` (default ``settings.llm_chain``; empty → the offline model only).
 
     ``breaker_store`` is where the breakers keep their state (the composition root passes a
     shared one, e.g. Redis behind an in-process fallback); without one it is in-process only.
     """
-    providers = ([build_provider(spec, http_client, region=settings.aws_region) for spec in settings.llm_chain]
+    specs = settings.llm_chain if specs is None else specs
+    providers = ([build_provider(spec, http_client, region=settings.aws_region) for spec in specs]
                  or [OfflineProvider()])
     log.info("llm chain: %s", [p.name for p in providers])
     return LLMChain(providers, breaker_store or InMemoryBreakerStore(),
                     first_token_timeout_s=settings.llm_first_token_timeout_s,
                     idle_timeout_s=settings.llm_stream_idle_timeout_s,
                     failure_threshold=settings.breaker_failure_threshold,
-                    open_seconds=settings.breaker_open_seconds, on_event=on_event)
+                    open_seconds=settings.breaker_open_seconds, on_event=on_event,
+                    complete_timeout_s=settings.llm_complete_timeout_s)

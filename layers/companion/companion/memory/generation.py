@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..llm.chain import counting_calls
 from ..models import ChatMessage, MemoryTask
 from ..ports import (
     Completer,
@@ -103,7 +104,7 @@ class GenerationReport:
     summary: bool = False
     documents: int = 0
     records: int = 0
-    llm_calls: int = 0
+    llm_calls: int = 0  # every model call of this delivery (the task's status adds up all deliveries)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     method: str = ""
@@ -148,25 +149,34 @@ class MemoryGenerator:
         self._task_max_messages = task_max_messages
 
     async def process(self, task: MemoryTask, *, attempt: int = 1) -> GenerationReport:
-        await self._status(task.task_id, "processing", retries=max(0, attempt - 1))
-        try:
-            report = await self._process(task)
-        except TaskTooLarge as exc:
-            # Deleted from the queue, not redelivered: a retry would meet the same limit. The
-            # messages stay in the message log; the task table tells the operator why.
-            log.warning("memory task rejected", extra={"task_id": task.task_id, "error": str(exc)})
-            await self._status(task.task_id, "rejected", retries=max(0, attempt - 1), error=str(exc))
-            self._count("MemoryTaskRejected")
-            return GenerationReport(task_id=task.task_id, status="rejected", error=str(exc))
-        except Exception as exc:
-            await self._status(task.task_id, "failed", retries=max(0, attempt - 1),
-                               error=f"{type(exc).__name__}: {str(exc)[:300]}")
-            self._count("MemoryTaskFailed")
-            raise
-        await self._status(task.task_id, "completed", retries=max(0, attempt - 1), turns=report.turns,
-                           facts=report.facts, events=report.events, documents=report.documents,
-                           llm_calls=report.llm_calls, archive_key=report.archive_key or None,
-                           degraded=report.degraded or None)
+        retries = max(0, attempt - 1)
+        await self._status(task.task_id, "processing", retries=retries)
+        with counting_calls() as calls:  # every model call of this delivery: failovers, timeouts, repairs
+            try:
+                report = await self._process(task)
+            except TaskTooLarge as exc:
+                # Deleted from the queue, not redelivered: a retry would meet the same limit. The
+                # messages stay in the message log; the task table tells the operator why.
+                log.warning("memory task rejected", extra={"task_id": task.task_id, "error": str(exc)})
+                await self._status(task.task_id, "rejected", retries=retries, error=str(exc))
+                self._count("MemoryTaskRejected")
+                return GenerationReport(task_id=task.task_id, status="rejected", error=str(exc))
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                # The operator reads the log first: the task, the delivery and why. Only the first line
+                # of the reason, as a validation error's later lines quote the model's answer.
+                log.error("memory task failed", extra={
+                    "task_id": task.task_id, "attempt": attempt, "llm_calls": calls[0],
+                    "error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"})
+                await self._status(task.task_id, "failed", retries=retries, error=error,
+                                   add={"llm_calls": calls[0]})
+                self._count("MemoryTaskFailed")
+                raise
+        report.llm_calls = calls[0]
+        # ``llm_calls`` adds up over deliveries; the error of a failed delivery no longer applies.
+        await self._status(task.task_id, "completed", retries=retries, turns=report.turns, facts=report.facts,
+                           events=report.events, documents=report.documents, archive_key=report.archive_key or None,
+                           degraded=report.degraded or None, add={"llm_calls": report.llm_calls}, clear=["error"])
         self._count("MemoryTaskCompleted")
         self._count("MemoriesWritten", report.documents)
         if self._telemetry:
@@ -216,7 +226,7 @@ class MemoryGenerator:
         return GenerationReport(
             task_id=task.task_id, status="completed", turns=len(messages), facts=len(changed_facts),
             events=len(changed_events), summary=summary is not None, documents=len(docs), records=written,
-            llm_calls=outcome.llm_calls, prompt_tokens=outcome.usage.prompt_tokens,
+            prompt_tokens=outcome.usage.prompt_tokens,
             completion_tokens=outcome.usage.completion_tokens, method=outcome.method,
             language=outcome.language, archive_key=key if archived else "",
             degraded=[] if archived else ["archive"], timings_ms=timer.marks)
@@ -236,11 +246,13 @@ class MemoryGenerator:
             self._count("Degraded.Archive")
             return False
 
-    async def _status(self, task_id: str, status: str, **fields: Any) -> None:
+    async def _status(self, task_id: str, status: str, *, add: dict[str, int] | None = None,
+                      clear: Sequence[str] = (), **fields: Any) -> None:
         if self._statuses is None:
             return
         try:  # operator-facing bookkeeping: never the reason a task fails
-            await self._statuses.update(task_id, status, **{k: v for k, v in fields.items() if v is not None})
+            await self._statuses.update(task_id, status, add=add, clear=clear,
+                                        **{k: v for k, v in fields.items() if v is not None})
         except Exception as exc:
             log.warning("task status update failed", extra={"task_id": task_id, "error": type(exc).__name__})
 

@@ -20,6 +20,14 @@ Fact rules (upsert by (type, key)):
 Event rules: a new event merges into an existing one when both have the same type and
 the same date (month-day for yearly events), or when their titles' character-bigram
 Jaccard similarity is >= TITLE_SIMILARITY and their dates do not conflict.
+
+Subjects: facts and events about different subjects (the user, 豆豆 the cat, the user's
+mother) never merge: a fact's slot is (type, ``slot_key(key, subject)``), and an event only
+matches an event of the same subject, so the cat's birthday never becomes the user's.
+
+A merged event takes only what the new mention says: its summary, emotion and date phrase
+replace the stored ones only when the new mention has them, so a segment that merely names
+the event again does not blank or rewrite what an earlier segment said about it.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from datetime import UTC, date, datetime
 
 from ..models import ChatMessage, MemoryTask
 from .extraction.dates import roll_forward_yearly
-from .extraction.schema import ExtractedEvent, ExtractedFact, ExtractionResult
+from .extraction.schema import USER, ExtractedEvent, ExtractedFact, ExtractionResult
 from .records import (
     MAX_HISTORY,
     MAX_TASK_IDS,
@@ -37,6 +45,7 @@ from .records import (
     FactRecord,
     FactVersion,
     SummaryRecord,
+    slot_key,
     stable_id,
     summary_id,
 )
@@ -66,9 +75,12 @@ def merge_fact(existing: FactRecord | None, new: ExtractedFact, *, task_id: str,
     ``user_id``/``character_id`` are needed to create a record (``existing`` None).
     """
     if existing is None:
-        return FactRecord(user_id=user_id, character_id=character_id, type=new.type, key=new.key,
-                          value=new.value, confidence=new.confidence, since=now, updated_at=now,
-                          source_task_id=task_id, task_ids=[task_id])
+        return FactRecord(user_id=user_id, character_id=character_id, type=new.type,
+                          key=slot_key(new.key, new.subject), subject=new.subject, value=new.value,
+                          confidence=new.confidence, since=now, updated_at=now, source_task_id=task_id,
+                          task_ids=[task_id])
+    if not _same_subject(existing.subject, new.subject) or existing.base_key != new.key:
+        raise ValueError(f"fact {new.subject}/{new.key} cannot merge into {existing.subject}/{existing.base_key}")
     if task_id in existing.task_ids or task_id == existing.source_task_id:
         return None  # replay
     if now < existing.updated_at:
@@ -91,12 +103,13 @@ def merge_facts(existing: Mapping[tuple[str, str], FactRecord], new: Sequence[Ex
                 now: float, user_id: str, character_id: str) -> list[FactRecord]:
     """Merge a task's facts; returns the changed/created records (one per key, input order).
 
-    ``existing`` maps (type, key) to the stored record. Within one task the same key
-    mentioned twice keeps the most confident value (the later one on a tie).
+    ``existing`` maps (type, stored key) to the stored record (the stored key of an other's fact is
+    ``slot_key(key, subject)``). Within one task the same slot mentioned twice keeps the most
+    confident value (the later one on a tie).
     """
     best: dict[tuple[str, str], ExtractedFact] = {}
     for fact in new:
-        slot = (fact.type, fact.key)
+        slot = (fact.type, slot_key(fact.key, fact.subject))
         if slot not in best or fact.confidence >= best[slot].confidence:
             best[slot] = fact
     changed = []
@@ -111,6 +124,10 @@ def merge_facts(existing: Mapping[tuple[str, str], FactRecord], new: Sequence[Ex
 # ---------------------------------------------------------------- events
 
 
+def _same_subject(a: str, b: str) -> bool:
+    return a == b or normalize(a) == normalize(b)
+
+
 def _date_key(date_iso: str | None, recurring: bool) -> str | None:
     if not date_iso:
         return None
@@ -118,6 +135,8 @@ def _date_key(date_iso: str | None, recurring: bool) -> str | None:
 
 
 def _same_event(rec: EventRecord | ExtractedEvent, new: ExtractedEvent) -> bool:
+    if not _same_subject(rec.subject, new.subject):
+        return False  # the cat's birthday is not the user's, whatever the dates and titles
     recurring = rec.recurring or new.recurring
     a, b = _date_key(rec.date, recurring), _date_key(new.date, recurring)
     if rec.type == new.type and a is not None and a == b:
@@ -128,8 +147,10 @@ def _same_event(rec: EventRecord | ExtractedEvent, new: ExtractedEvent) -> bool:
 
 
 def event_id(user_id: str, character_id: str, event: ExtractedEvent) -> str:
+    """Deterministic id; an other's event hashes its subject too (the user's ids are unchanged)."""
     key = _date_key(event.date, event.recurring) or normalize(event.title)
-    return stable_id("evt", user_id, character_id, event.type, key)
+    parts = (event.type, key) if event.subject == USER else (event.type, key, normalize(event.subject))
+    return stable_id("evt", user_id, character_id, *parts)
 
 
 def _later_date(a: str | None, b: str | None, recurring: bool, today: date) -> str | None:
@@ -158,7 +179,8 @@ def merge_events(existing: Sequence[EventRecord], new: Sequence[ExtractedEvent],
             rec = EventRecord(event_id=eid, user_id=user_id, character_id=character_id, type=ev.type,
                               title=ev.title, summary=ev.summary, date=ev.date, recurring=ev.recurring,
                               emotion=ev.emotion, importance=ev.importance, created_at=now, updated_at=now,
-                              mentions=1, source_task_ids=[task_id])
+                              mentions=1, source_task_ids=[task_id], subject=ev.subject,
+                              date_phrase=ev.date_phrase)
             pool.append(rec)
             taken_ids.add(eid)
             changed[eid] = rec
@@ -171,6 +193,7 @@ def merge_events(existing: Sequence[EventRecord], new: Sequence[ExtractedEvent],
             "date": _later_date(match.date, ev.date, recurring, today),
             "recurring": recurring,
             "emotion": ev.emotion or match.emotion,
+            "date_phrase": ev.date_phrase or match.date_phrase,
             "importance": max(match.importance, ev.importance),
             "updated_at": max(now, match.updated_at),
             "mentions": match.mentions + (0 if task_id in match.source_task_ids else 1),

@@ -8,6 +8,12 @@ same items instead of adding new ones. Timestamps are epoch seconds (float).
     SummaryRecord  one per memory task (``summary_id`` derives from ``task_id``)
 
 ``content`` on each record is the text to embed / show in a prompt.
+
+A fact or event about someone other than the user (a pet, a relative, a friend) carries their
+name in ``subject`` (``"user"`` otherwise, the default, so records stored before subjects existed
+read as the user's). Such a fact's ``key`` is qualified, ``"豆豆:age"`` (``slot_key``), so it has its
+own storage slot and id and can never overwrite the user's ``age``; the user's own keys, and so
+their fact ids, are unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
-from .extraction.schema import EventType, FactType
+from .extraction.schema import USER, EventType, FactType
 
 MAX_HISTORY = 20  # fact versions kept per key
 MAX_TASK_IDS = 20  # recent task ids kept per record, for replay detection
@@ -30,6 +36,12 @@ def stable_id(prefix: str, *parts: str) -> str:
 
 def fact_id(user_id: str, character_id: str, type_: str, key: str) -> str:
     return stable_id("fact", user_id, character_id, type_, key)
+
+
+def slot_key(key: str, subject: str = USER) -> str:
+    """The stored key of a fact: ``key`` for the user's own, ``"{subject}:{key}"`` for an other's
+    (extracted keys never hold ``:``, subjects have it removed)."""
+    return key if subject == USER else f"{subject}:{key}"
 
 
 def summary_id(task_id: str) -> str:
@@ -58,14 +70,21 @@ class FactRecord(BaseModel):
     source_task_id: str  # task that last set or confirmed the value
     history: list[FactVersion] = Field(default_factory=list)  # oldest first
     task_ids: list[str] = Field(default_factory=list)  # recent tasks that touched it, oldest first
+    subject: str = USER  # whom the fact is about; ``key`` is qualified by it when not the user
 
     @property
     def fact_id(self) -> str:
         return fact_id(self.user_id, self.character_id, self.type, self.key)
 
     @property
+    def base_key(self) -> str:
+        """The key without its subject: ``"age"`` for ``"豆豆:age"``."""
+        return self.key.removeprefix(f"{self.subject}:") if self.subject != USER else self.key
+
+    @property
     def content(self) -> str:
-        return f"{self.key.replace('_', ' ')}: {self.value}"
+        text = f"{self.base_key.replace('_', ' ')}: {self.value}"
+        return text if self.subject == USER else f"{self.subject} {text}"
 
 
 class EventRecord(BaseModel):
@@ -83,6 +102,8 @@ class EventRecord(BaseModel):
     updated_at: float
     mentions: int = 1
     source_task_ids: list[str] = Field(default_factory=list)  # oldest first, at most MAX_TASK_IDS
+    subject: str = USER  # whom the event is about
+    date_phrase: str = ""  # the words that gave ``date`` ("下周二", "next Tuesday"), when said
 
     @property
     def content(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ..yearly import next_occurrence
 
@@ -200,3 +200,14 @@ def roll_forward_yearly(value: date, today: date) -> date:
     """A yearly date (birthday) moved to its next occurrence on or after ``today`` (``yearly``'s rule
     for 29 February); a date still to come stays as it is."""
     return value if value >= today else next_occurrence(value.month, value.day, today)
+
+
+def message_date(timestamp: float, now: datetime) -> date:
+    """The day a message was written, the reference of its relative dates ("明天", "next Tuesday").
+    ``now`` is the segment's time (its last message): a timestamp after it, or none, means the
+    message carries no usable time of its own, and ``now``'s day is used."""
+    tz = now.tzinfo or UTC
+    ref = now if now.tzinfo else now.replace(tzinfo=UTC)
+    if timestamp <= 0 or timestamp > ref.timestamp():
+        return now.date()
+    return datetime.fromtimestamp(timestamp, tz).date()

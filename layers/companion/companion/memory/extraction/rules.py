@@ -23,6 +23,7 @@ from typing import Any
 from ...models import ChatMessage
 from ...text import detect_language
 from .dates import DateMatch, find_date
+from .postprocess import postprocess
 from .schema import EventType, ExtractedEvent, ExtractedFact, ExtractionOutcome, ExtractionResult, FactType
 
 # ---------------------------------------------------------------- lexicons
@@ -618,9 +619,8 @@ def extract_with_rules(messages: Sequence[ChatMessage], *, now: datetime,
     """Rule-based extraction of a conversation segment; deterministic for the same input.
 
     ``now`` is the conversation's date: relative dates resolve against ``now.date()``.
-    ``known_facts`` is accepted for signature parity with the LLM extractor and unused.
+    ``known_facts`` only lets the shared ``postprocess`` recognise the user's name as a subject.
     """
-    del known_facts
     user_texts = [m.content for m in messages if m.role == "user" and m.content.strip()]
     lang = detect_language(" ".join(user_texts), default="en")
     found = _Found(lang=lang, today=now.date())
@@ -640,4 +640,5 @@ def extract_with_rules(messages: Sequence[ChatMessage], *, now: datetime,
     result = ExtractionResult(summary=_summary(found, user_texts), topics=detect_topics(user_texts, lang),
                               emotion=emotion, facts=[fact for fact, _ in found.facts.values()],
                               events=found.events)
+    result = postprocess(result, messages, now=now, known_facts=known_facts)
     return ExtractionOutcome(result=result, llm_calls=0, method="rules", model="rules", language=lang)

@@ -8,6 +8,11 @@ json_schema=EXTRACTION_JSON_SCHEMA)`` can pass it through unchanged.
 
 Text values (summary, topics, emotion, fact values, event titles/summaries) are in the
 conversation's language; fact keys are English snake_case so merging by key is stable.
+
+Every fact and event has a ``subject``: ``"user"`` (``USER``) when it is about the user, else
+the other it is about as the user names them (a pet "豆豆", "Emma", or a role "妈妈"/"sister"
+when unnamed), so "豆豆今年三岁" is ``subject="豆豆", key="age"`` and never the user's age.
+``normalize_subject`` maps every way of saying "me" to ``"user"``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,20 @@ KEY_ALIASES: dict[str, str] = {
 
 _NON_KEY = re.compile(r"[^0-9a-z]+")
 
+USER = "user"
+# Every way a model or a rule says "the user himself".
+_SELF = {"", "user", "the user", "me", "i", "myself", "self", "the speaker", "speaker", "我", "自己", "我自己",
+         "用户", "本人", "none", "null"}
+_SUBJECT_OWNER = re.compile(r"^(?:(?:the\s+)?user's\s+|my\s+|our\s+|我们家的?|我家的?|我的|用户的|我(?=.))", re.I)
+
+
+def normalize_subject(subject: str | None) -> str:
+    """``"我家的猫"`` -> ``"猫"``, ``"my sister"`` -> ``"sister"``, ``"Me"``/``"我"``/``""`` -> ``"user"``.
+    ``:`` is dropped: it separates the subject from the key in a stored fact's slot."""
+    s = (subject or "").strip().strip("\"'“”‘’「」")
+    s = _SUBJECT_OWNER.sub("", s).replace(":", " ").strip()
+    return USER if s.casefold() in _SELF else s[:64]
+
 
 def normalize_key(key: str) -> str:
     """``"Favorite Food"`` / ``"favorite-food"`` / ``"occupation"`` -> ``favorite_food`` / ``job``."""
@@ -50,14 +69,18 @@ class _Strict(BaseModel):
 
 
 class ExtractedFact(_Strict):
-    """One profile fact about the user, e.g. ``basic_info/name = 小林``."""
+    """One profile fact about the user (``basic_info/name = 小林``) or about an other the user
+    talks about (``subject="豆豆", basic_info/age = 3``)."""
 
+    subject: str = Field(default=USER, max_length=64,
+                         description='"user" when the fact is about the user; else the name the user gives '
+                                     'the other (pet, family member, friend), or their role when unnamed.')
     type: FactType
+    # No list of example slots here or in the prompt: a model fills every slot it is shown.
     key: str = Field(min_length=1, max_length=64,
-                     description="English snake_case slot: name, age, birthday, favorite_food, job, city, "
-                                 "dislikes_food, hometown, sister_name, ...")
+                     description="English snake_case name of the slot; the known key when the slot is known.")
     value: str = Field(min_length=1, max_length=500,
-                       description="The value in the conversation's language, never translated.")
+                       description="What the user said, in the user's words and language.")
     confidence: float = Field(ge=0.0, le=1.0, description="0..1: how sure the user really said this.")
 
     @field_validator("key")
@@ -68,19 +91,40 @@ class ExtractedFact(_Strict):
             raise ValueError("key must contain letters or digits")
         return k
 
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _norm_subject(cls, v: object) -> str:
+        return normalize_subject(v if isinstance(v, str) else None)
+
 
 class ExtractedEvent(_Strict):
-    """Something that happened or will happen in the user's life."""
+    """Something that happened or will happen in the user's life (or in the life of an other the
+    user talks about: ``subject`` as on ``ExtractedFact``)."""
 
+    subject: str = Field(default=USER, max_length=64,
+                         description='"user", or the name/role of the other the event is about.')
     type: EventType
     title: str = Field(min_length=1, max_length=200, description="Short title, conversation's language.")
     summary: str = Field(max_length=1000, description="One or two sentences, conversation's language.")
-    date: str | None = Field(description="ISO yyyy-mm-dd resolved against the conversation date, or null.")
+    date_phrase: str = Field(default="", max_length=80,
+                             description='The words that give the day, copied as said ("下周二", "next '
+                                         'Tuesday"), or "".')
+    date: str | None = Field(description="ISO yyyy-mm-dd resolved against the date of the message, or null.")
     recurring: bool = Field(default=False,
                             description="True for yearly dates (birthdays, anniversaries); date is then "
                                         "the next occurrence.")
     emotion: str = Field(default="", max_length=40)
     importance: int = Field(ge=1, le=10, description="1 (trivia) .. 10 (life-changing).")
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _norm_subject(cls, v: object) -> str:
+        return normalize_subject(v if isinstance(v, str) else None)
+
+    @field_validator("date_phrase", mode="before")
+    @classmethod
+    def _phrase(cls, v: object) -> str:
+        return v.strip()[:80] if isinstance(v, str) else ""
 
     @field_validator("date")
     @classmethod
@@ -121,6 +165,7 @@ def _strictify(node: Any, defs: dict[str, Any]) -> Any:
     if out.get("type") == "object" and "properties" in out:
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
+        out.pop("description", None)  # a class docstring, with examples a model would copy
     return out
 
 
