@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -18,7 +18,7 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Companion", service=SERVICE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def function_logger(service: str) -> Logger:
     """A function's own logger, ``service`` naming the function in every line. Powertools keeps the
     keys a handler appends (its Lambda context) per logger: functions sharing one process (the
