@@ -216,6 +216,7 @@ def redis_process(port: int, data_dir: Path | None = None, log_path: Path | None
 
 
 def moto_process(port: int, log_path: Path | None = None) -> ManagedProcess:
-    """moto's standalone server: DynamoDB, S3 and SQS over the real AWS wire protocol."""
-    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """moto's standalone server: DynamoDB, S3 and SQS over the real AWS wire protocol, with
+    DynamoDB's conditional writes atomic (``infra.local.moto_server``)."""
+    args = [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-H", "127.0.0.1", "-p", str(port)]
     return ManagedProcess("moto", args, port, log_path=log_path)
