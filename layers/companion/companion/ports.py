@@ -83,8 +83,9 @@ class ShortTermStore(Protocol):
         """``window`` and ``meta`` together, in one round trip (the chat turn's hot path)."""
         ...
 
-    async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> None:
-        """Add ``messages`` (oldest first) and update the meta (state, last activity, counts)."""
+    async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> int:
+        """Add ``messages`` (oldest first) and update the meta (state, last activity, counts);
+        returns how many messages wait in the spool for the log (``spool_unlogged``)."""
         ...
 
     async def meta(self, user_id: str, character_id: str) -> dict[str, str]:
@@ -162,6 +163,10 @@ class RateLimiter(Protocol):
         """Count one request under ``key`` unless ``limit`` requests were let in during the last
         ``window_s`` seconds; a rejected request is not counted and ``retry_after_s`` is when the
         oldest one leaves the window. Raises ``StoreUnavailable`` (the caller then lets it in)."""
+        ...
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, float]]) -> list[RateDecision]:
+        """``hit`` for each (key, limit, window_s), in one round trip; the decisions in order."""
         ...
 
 

@@ -126,7 +126,9 @@ class DynamoMessageLog(DynamoTable):
             ExpressionAttributeValues=serialize({":now": now, ":sid": session_id, ":u": user_id,
                                                  ":c": character_id, ":shard": pending_shard(pk),
                                                  ":n": count, ":zero": 0}),
-            ReturnValues="UPDATED_NEW")
+            # The whole record: UPDATED_NEW may leave out a watermark that adding 0 did not change
+            # (moto does), and the turn schedules memory from it without reading the record again.
+            ReturnValues="ALL_NEW")
         return deserialize(resp["Attributes"])
 
     def _item(self, pk: str, user_id: str, character_id: str, m: ChatMessage, now: float) -> dict[str, Any]:

@@ -42,10 +42,14 @@ end
 return 0
 """
 
-# KEYS: open, tripped, trial; ARGV: open_seconds
+# KEYS: open, tripped, trial, fails; ARGV: open_seconds. 0: refused, 1: allowed, 2: allowed and
+# closed with no failure counted (a success then has nothing to reset).
 _ALLOW_CALL = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 1 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('EXISTS', KEYS[4]) == 0 then return 2 end
+  return 1
+end
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 1 end
 return 0
 """
@@ -62,6 +66,9 @@ class RedisBreakerStore:
         self.tripped_ttl_s = tripped_ttl_s  # forget a half-open state nobody has tried for a day
         self._record_failure = redis.register_script(_RECORD_FAILURE)
         self._allow_call = redis.register_script(_ALLOW_CALL)
+        # Models whose last check here found the breaker closed with no failure counted: their
+        # success skips the reset's round trip, the common case of every turn.
+        self._clean: set[str] = set()
 
     def _keys(self, model: str) -> dict[str, str]:
         tag = "{" + _UNSAFE.sub("_", model) + "}"
@@ -74,12 +81,17 @@ class RedisBreakerStore:
     @maps_redis_errors
     async def allow_call(self, model: str, open_seconds: int) -> bool:
         k = self._keys(model)
-        result = await self._allow_call(keys=[k["open"], k["tripped"], k["trial"]],
-                                        args=[max(1, int(open_seconds))])
-        return bool(int(result))
+        result = int(await self._allow_call(keys=[k["open"], k["tripped"], k["trial"], k["fails"]],
+                                            args=[max(1, int(open_seconds))]))
+        if result == 2:
+            self._clean.add(model)
+        else:
+            self._clean.discard(model)
+        return bool(result)
 
     @maps_redis_errors
     async def record_failure(self, model: str, threshold: int, open_seconds: int) -> bool:
+        self._clean.discard(model)
         k = self._keys(model)
         result = await self._record_failure(
             keys=[k["fails"], k["open"], k["tripped"], k["trial"]],
@@ -89,6 +101,10 @@ class RedisBreakerStore:
 
     @maps_redis_errors
     async def record_success(self, model: str) -> None:
+        if model in self._clean:
+            # The check before this call found nothing to reset. A failure another instance counted
+            # since then stays counted until a success whose check sees it (or the window ends).
+            return
         k = self._keys(model)
         # Leaves ``open`` alone: a late success from before the breaker opened must not
         # cut the open period short; closing happens through the half-open trial.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ..models import RateDecision
@@ -35,11 +36,24 @@ return {1, '0', limit - count - 1}
 class RedisRateLimiter:
     def __init__(self, redis: Any) -> None:
         self._r = redis
-        self._script = redis.register_script(_SCRIPT)
+
+    async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
+        return (await self.hit_many([(key, limit, window_s)]))[0]
 
     @maps_redis_errors
-    async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
-        allowed, retry, remaining = await self._script(
-            keys=["rate:" + redis_tag_of(key)], args=[time.time(), window_s, limit, uuid.uuid4().hex])
-        return RateDecision(allowed=bool(int(allowed)), retry_after_s=max(1, math.ceil(float(retry)))
-                            if not int(allowed) else 0, remaining=int(remaining))
+    async def hit_many(self, hits: Sequence[tuple[str, int, float]]) -> list[RateDecision]:
+        """Several windows in one round trip: a pipeline of one script per key (the keys may lie in
+        different cluster slots, so not one script for all). EVAL, not EVALSHA: a cluster pipeline
+        cannot load a missing script, and the server caches a script's compiled body by its hash."""
+        now = time.time()
+        async with self._r.pipeline(transaction=False) as pipe:
+            for key, limit, window_s in hits:
+                pipe.eval(_SCRIPT, 1, "rate:" + redis_tag_of(key), now, window_s, limit, uuid.uuid4().hex)
+            results = await pipe.execute()
+        return [_decision(*r) for r in results]
+
+
+def _decision(allowed: Any, retry: Any, remaining: Any) -> RateDecision:
+    ok = bool(int(allowed))
+    return RateDecision(allowed=ok, retry_after_s=0 if ok else max(1, math.ceil(float(retry))),
+                        remaining=int(remaining))

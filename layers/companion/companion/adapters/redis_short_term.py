@@ -57,9 +57,9 @@ class RedisShortTermStore:
         return self._decode(raw), dict(meta)
 
     @maps_redis_errors
-    async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> None:
+    async def append(self, user_id: str, character_id: str, messages: Sequence[ChatMessage]) -> int:
         if not messages:
-            return
+            return 0
         mkey, hkey = messages_key(user_id, character_id), meta_key(user_id, character_id)
         last = messages[-1]
         async with self._r.pipeline(transaction=True) as pipe:
@@ -72,7 +72,9 @@ class RedisShortTermStore:
             pipe.hincrby(hkey, "message_count", len(messages))
             pipe.hincrby(hkey, "total_tokens", sum(m.token_count for m in messages))
             pipe.expire(hkey, self._ttl)
-            await pipe.execute()
+            pipe.llen(unlogged_key(user_id, character_id))  # same slot: the turn learns of a spool for free
+            results = await pipe.execute()
+        return int(results[-1])
 
     @maps_redis_errors
     async def meta(self, user_id: str, character_id: str) -> dict[str, str]:

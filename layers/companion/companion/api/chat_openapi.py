@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from .chat_app import ChatRequest, StartRequest
-from .openai_models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ErrorBody, ModelList, ModelObject
+from .openai_models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ErrorBody,
+    MemoryUsedInfo,
+    ModelList,
+    ModelObject,
+)
 from .web import DevTokenRequest
 
 _REF = "#/components/schemas/{model}"
@@ -38,7 +46,10 @@ class StreamDone(BaseModel):
     session_id: str
     usage: dict[str, Any] | None
     memories: int = Field(description="long-term memories put in the prompt")
-    memory_sources: list[str]
+    memory_sources: list[str] = Field(description="the retrieval channels that answered (`knn`, `bm25`, `dynamodb`)")
+    memories_used: list[MemoryUsedInfo] = Field(description=(
+        "the memories put in the prompt, in prompt order: show \"remembered: …\" and correct or delete one with "
+        "`PATCH`/`DELETE /api/v1/memory/items/{id}` on the memory API"))
     recall_ms: float
     failovers: int
     degraded: list[str]

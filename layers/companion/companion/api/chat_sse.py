@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any
 
 from ..chat.events import TurnDelta, TurnDone, TurnEvent
@@ -34,7 +35,8 @@ def encode(event: TurnEvent) -> bytes:
     if isinstance(event, TurnDone):
         return done(message_id=event.message_id, model=event.model, session_id=event.session_id,
                     usage=event.usage.model_dump() if event.usage else None, memories=event.memories,
-                    memory_sources=event.memory_sources, recall_ms=event.recall_ms, failovers=event.failovers,
+                    memory_sources=event.memory_sources, memories_used=[asdict(m) for m in event.memories_used],
+                    recall_ms=event.recall_ms, failovers=event.failovers,
                     degraded=event.degraded)
     return error(event.message, code=event.code)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -50,6 +51,7 @@ from .openai_models import (
     ContentPart,
     Delta,
     HistoryMode,
+    MemoryUsedInfo,
     ModelList,
     ModelObject,
     TurnInfo,
@@ -108,7 +110,9 @@ def _usage(done: TurnDone) -> CompletionUsage:
 
 def _info(done: TurnDone, mode: HistoryMode) -> TurnInfo:
     return TurnInfo(message_id=done.message_id, session_id=done.session_id, llm_model=done.model,
-                    memories=done.memories, memory_sources=done.memory_sources, recall_ms=done.recall_ms,
+                    memories=done.memories, memory_sources=done.memory_sources,
+                    memories_used=[MemoryUsedInfo.model_validate(asdict(m)) for m in done.memories_used],
+                    recall_ms=done.recall_ms,
                     failovers=done.failovers, degraded=done.degraded, history=mode)
 
 

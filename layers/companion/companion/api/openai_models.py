@@ -106,6 +106,26 @@ class CompletionUsage(_Model):
     total_tokens: int
 
 
+class MemoryUsedInfo(_Model):
+    """A long-term memory that went into the prompt (``chat.events.MemoryUsed``), so a client can show
+    "remembered: …" and let the person correct it through the memory API."""
+
+    id: str = Field(description=(
+        "the memory API's `item_id`: `PATCH`/`DELETE /api/v1/memory/items/{id}` correct or delete it. A fact's, "
+        "event's or summary's record id; for a raw turn the id of its search document (editing it changes what "
+        "is searched and recalled, the chat history keeps what was said)"))
+    type: Literal["fact", "event", "summary", "turn"]
+    date: str = Field(description="yyyy-mm-dd the prompt dates it by: when a fact's value was set, a turn was said, "
+                                  "a summary's conversation ended, an event was last mentioned")
+    text: str = Field(description="what the prompt quoted (shortened)")
+    event_date: str | None = Field(default=None, description="an event's own date")
+    status: Literal["current", "older"] | None = Field(default=None, description=(
+        "`current`: a fact corrected or updated since older text in this prompt said otherwise; `older`: text "
+        "written before such a change (the prompt tells the model the current fact wins)"))
+    turn_ids: list[str] = Field(default_factory=list, description=(
+        "a turn recalled with its neighbouring turns: the `item_id` of each turn shown"))
+
+
 class TurnInfo(_Model):
     """Companion's extras about the turn (the `done` event of `/api/v1/chat/stream`)."""
 
@@ -113,7 +133,9 @@ class TurnInfo(_Model):
     session_id: str
     llm_model: str = Field(description="the model of the chain that answered (`canned`: every model was down)")
     memories: int = Field(description="long-term memories put in the prompt")
-    memory_sources: list[str]
+    memory_sources: list[str] = Field(description="the retrieval channels that answered (`knn`, `bm25`, `dynamodb`)")
+    memories_used: list[MemoryUsedInfo] = Field(default_factory=list,
+                                                description="the memories put in the prompt, in prompt order")
     recall_ms: float
     failovers: int
     degraded: list[str] = Field(description="what was unavailable during the turn")

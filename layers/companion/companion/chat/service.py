@@ -24,7 +24,7 @@ from ..models import Character, ChatMessage, RecallResult, new_id
 from ..observability import logger
 from ..ports import MemoryRepository, MessageLog, RateLimiter, Recaller, ShortTermStore, Telemetry
 from ..text import detect_language, estimate_tokens
-from .events import TurnDelta, TurnDone, TurnEvent, TurnFailed
+from .events import TurnDelta, TurnDone, TurnEvent, TurnFailed, memories_used
 from .greetings import GREETING, greeting_index, is_greeting
 from .macros import MacroContext, resolve_zone, user_name
 from .opening import ConversationOpener, Opening
@@ -91,10 +91,9 @@ class ChatService:
         if self.rate_limiter is None:
             return
         try:
-            # Two keys in different cluster slots: two scripts, sent concurrently.
-            user, glob = await asyncio.gather(
-                self.rate_limiter.hit(f"user:{user_id}", self.s.rate_limit_user_per_minute, 60),
-                self.rate_limiter.hit("global", self.s.rate_limit_global_per_second, 1))
+            user, glob = await self.rate_limiter.hit_many(
+                [(f"user:{user_id}", self.s.rate_limit_user_per_minute, 60),
+                 ("global", self.s.rate_limit_global_per_second, 1)])
             if not user.allowed:
                 self.telemetry.count("RateLimited")
                 raise RateLimited("too many messages, please slow down", code="rate_limited",
@@ -233,6 +232,7 @@ class ChatService:
             yield TurnDone(
                 message_id=assistant_msg.msg_id, model=final.model, session_id=session_id, usage=final.usage,
                 memories=len(recall.memories), memory_sources=list(recall.sources),
+                memories_used=memories_used(recall.memories, resolve_zone(self.s.recall_timezone)),
                 recall_ms=round(recall.latency_ms, 1), failovers=final.failovers,
                 degraded=sorted(set(degraded)))
         finally:
@@ -305,15 +305,14 @@ class ChatService:
                        messages: list[ChatMessage]) -> list[str]:
         """Window and durable log; whichever fails degrades, and a turn is never dropped silently."""
         degraded: list[str] = []
-        redis_ok = True
+        spooled = 0
         try:
-            await self.short_term.append(user_id, character_id, messages)
+            spooled = await self.short_term.append(user_id, character_id, messages)
         except StoreUnavailable:
-            redis_ok = False
             degraded.append("redis")
             self.telemetry.count("Degraded.Redis")
         try:
-            if redis_ok:
+            if spooled:  # turns an earlier outage of the log kept in Redis go first, in order
                 await self._flush_spool(user_id, character_id)
             result = await self.log.append(user_id, character_id, session_id, messages)
         except StoreUnavailable:
@@ -330,7 +329,7 @@ class ChatService:
             return degraded
         if result.next_seq - result.processed_upto >= self.scheduler.threshold:
             try:
-                task = await self.scheduler.schedule(user_id, character_id, "threshold")
+                task = await self.scheduler.schedule(user_id, character_id, "threshold", appended=result)
                 if task:
                     self.telemetry.count("MemoryTasks.Threshold")
             except StoreUnavailable:

@@ -5,7 +5,9 @@ message log, short-term window, embedder), never an adapter. Every call is scope
 ``user_id``: an id of someone else's item is not found, exactly like one that does not exist.
 
 An edit rewrites the record and its search document as the worker would have written them
-(``memory.documents``), with the vector computed again from the same bounded text. A turn is
+(``memory.documents``), with the vector computed again from the same bounded text. A corrected
+or deleted fact also corrects the summaries that stated it (``_follow_fact``); a stored message
+is never rewritten. A turn is
 embedded after the turn before it, so editing or deleting a turn also reaches the next turn's
 vector: deleted words must not live on there.
 """
@@ -22,6 +24,7 @@ from ..characters import BUILTIN_CHARACTERS
 from ..errors import NotFound, StoreUnavailable, ValidationFailed
 from ..models import Character, ChatMessage
 from ..ports import ConversationArchive, Embedder, MemoryIndex, MemoryRepository, MessageLog, ShortTermStore
+from .corrections import corrected_text
 from .documents import MemoryDoc, MemoryRecord, bounded_embedding_text, record_document, turn_id_at, with_previous_turn
 from .records import MAX_HISTORY, EventRecord, FactRecord, FactVersion, SummaryRecord
 
@@ -102,8 +105,9 @@ class MemoryAdmin:
         now = time.time()
         if isinstance(record, FactRecord):
             # The person's correction supersedes the old value; the old one stays in the history.
-            history = [*record.history, FactVersion(value=record.value, confidence=record.confidence,
-                                                    from_ts=record.since, until_ts=now, source_task_id=USER_EDIT)]
+            old = FactVersion(value=record.value, confidence=record.confidence, from_ts=record.since, until_ts=now,
+                              source_task_id=record.source_task_id)
+            history = [*record.history, old]
             record = record.model_copy(update={"value": changes["value"], "confidence": 1.0, "since": now,
                                                "updated_at": now, "source_task_id": USER_EDIT,
                                                "history": history[-MAX_HISTORY:]})
@@ -113,6 +117,7 @@ class MemoryAdmin:
         await self._write(record_document(record))
         if isinstance(record, FactRecord):
             await self._records.save(facts=[record])
+            await self._follow_fact(record, old_value=record.history[-1].value, new_value=record.value)
         elif isinstance(record, EventRecord):
             await self._records.save(events=[record])
         else:
@@ -138,6 +143,8 @@ class MemoryAdmin:
         src = None
         if record is not None:
             await self._records.delete_record(record)
+            if isinstance(record, FactRecord):
+                await self._follow_fact(record, old_value=record.value, new_value=None)
         elif (src := await self._index.get_doc(user_id, item_id)) is None:  # a turn (or a doc without its record)
             raise NotFound("memory item not found", code="not_found")
         await self._index.delete_ids(user_id, [item_id], refresh=self._refresh)
@@ -213,6 +220,23 @@ class MemoryAdmin:
         if nxt is None or not (nxt.get("metadata") or {}).get("context"):
             return  # no next turn, or it starts another session/segment without context
         await self._write(with_previous_turn(MemoryDoc.from_source(nxt), text))
+
+    async def _follow_fact(self, fact: FactRecord, *, old_value: str, new_value: str | None) -> None:
+        """A summary is derived text: one that states a corrected fact's old value is rewritten to
+        the new one, or loses the clause when the fact was deleted (and goes when nothing is left).
+        Raw turns are the person's own words and stay; recall marks them as older (``currency``)."""
+        _, _, summaries = await self._records.load(fact.user_id, fact.character_id, summaries=True)
+        for summary in summaries:
+            text = corrected_text(summary.summary, old_value, new_value, fact.base_key)
+            if text == summary.summary:
+                continue
+            if not text:
+                await self._records.delete_record(summary)
+                await self._index.delete_ids(fact.user_id, [summary.summary_id], refresh=self._refresh)
+                continue
+            summary = summary.model_copy(update={"summary": text})
+            await self._write(record_document(summary))
+            await self._records.save(summary=summary)
 
     async def _write(self, doc: MemoryDoc) -> None:
         if self._embedder is not None:

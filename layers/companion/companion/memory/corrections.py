@@ -56,7 +56,7 @@ def _pattern(value: str) -> re.Pattern[str] | None:
 
 
 def _spans(text: str, value: str) -> list[tuple[int, int]]:
-    """Where ``value`` is stated in ``text`` (already NFKC)."""
+    """Where ``value`` (NFKC-normalised for the pattern) is stated in ``text``."""
     pattern = _pattern(value)
     if pattern is None:
         return []
@@ -100,23 +100,21 @@ def _value_spans(text: str, value: str, key: str, *, besides: str | None = None)
 
 
 def states(text: str, value: str, key: str) -> bool:
-    return bool(_value_spans(_nfkc(text), value, key))
+    return bool(_value_spans(text, value, key))
 
 
 def contradicts(text: str, old: str, new: str, key: str) -> bool:
     if normalize(old) == normalize(new):
         return False
-    t = _nfkc(text)
-    return bool(_value_spans(t, old, key, besides=new)) and not _value_spans(t, new, key, besides=old)
+    return bool(_value_spans(text, old, key, besides=new)) and not _value_spans(text, new, key, besides=old)
 
 
 def corrected_text(text: str, old: str, new: str | None, key: str) -> str:
-    t = _nfkc(text)
-    pieces = _CLAUSE_END.split(t)
+    pieces = _CLAUSE_END.split(text)
     pairs = [(pieces[i], pieces[i + 1] if i + 1 < len(pieces) else "") for i in range(0, len(pieces), 2)]
     while pairs and not pairs[-1][0].strip() and not pairs[-1][1]:
         pairs.pop()  # what follows the closing mark
-    lead = next((p for p in _LEADS if t.startswith(p)), "")
+    lead = next((p for p in _LEADS if text.startswith(p)), "")
     kept: list[tuple[str, str]] = []
     changed = False
     for clause, sep in pairs:

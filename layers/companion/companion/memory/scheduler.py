@@ -15,7 +15,7 @@ import logging
 
 from ..errors import StoreUnavailable
 from ..models import ChatMessage, MemoryTask, TaskTrigger
-from ..ports import MessageLog, TaskQueue, TaskStatusStore
+from ..ports import AppendResult, MessageLog, TaskQueue, TaskStatusStore
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +44,29 @@ class MemoryTaskScheduler:
         self.max_task_messages = max(1, max_task_messages)
 
     async def schedule(self, user_id: str, character_id: str, trigger: TaskTrigger, *,
-                       force: bool = False) -> MemoryTask | None:
+                       force: bool = False, appended: AppendResult | None = None) -> MemoryTask | None:
         """Claim and publish the unprocessed range, in tasks of at most ``max_task_messages``;
-        returns the first task, None when there is nothing (or not enough) to do."""
-        first, more = await self._schedule_one(user_id, character_id, trigger, force=force)
+        returns the first task, None when there is nothing (or not enough) to do. ``appended``: the
+        message log's answer to the append that just happened, which says the watermark and the
+        newest position as the conversation record holds them (no read of it then)."""
+        first, more = await self._schedule_one(user_id, character_id, trigger, force=force, appended=appended)
         while more:
             _, more = await self._schedule_one(user_id, character_id, trigger, force=True)
         return first
 
-    async def _schedule_one(self, user_id: str, character_id: str, trigger: TaskTrigger, *,
-                            force: bool) -> tuple[MemoryTask | None, bool]:
+    async def _schedule_one(self, user_id: str, character_id: str, trigger: TaskTrigger, *, force: bool,
+                            appended: AppendResult | None = None) -> tuple[MemoryTask | None, bool]:
         """(the claimed task or None, whether unprocessed messages remain after it)."""
-        conv = await self._log.conversation(user_id, character_id)
-        if not conv:
-            return None, False
-        upto, newest = int(conv.get("processed_upto", 0)), int(conv.get("next_seq", 0))
+        if appended is not None and appended.messages:
+            # A stale figure costs nothing: the claim below is a compare-and-set on the watermark.
+            upto, newest = appended.processed_upto, appended.next_seq
+            session_id = appended.messages[-1].session_id
+        else:
+            conv = await self._log.conversation(user_id, character_id)
+            if not conv:
+                return None, False
+            upto, newest = int(conv.get("processed_upto", 0)), int(conv.get("next_seq", 0))
+            session_id = str(conv.get("session_id", ""))
         if newest <= upto or (not force and newest - upto < self.threshold):
             return None, False
         last = min(newest, upto + self.max_task_messages)
@@ -66,7 +74,7 @@ class MemoryTaskScheduler:
             return None, False  # another trigger claimed this range first
         before, messages = await self._read_range(user_id, character_id, upto + 1, last)
         task = MemoryTask(task_id=task_id_for(user_id, character_id, upto + 1, last), user_id=user_id,
-                          character_id=character_id, session_id=str(conv.get("session_id", "")),
+                          character_id=character_id, session_id=session_id,
                           trigger=trigger, from_seq=upto + 1, to_seq=last, messages=messages,
                           context_before=before)
         await self._statuses.put(task.task_id, "unsent", user_id=user_id, character_id=character_id,

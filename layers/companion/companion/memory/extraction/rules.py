@@ -22,9 +22,9 @@ from typing import Any
 
 from ...models import ChatMessage
 from ...text import detect_language
-from .dates import DateMatch, find_date
-from .postprocess import postprocess
-from .schema import EventType, ExtractedEvent, ExtractedFact, ExtractionOutcome, ExtractionResult, FactType
+from .dates import DateMatch, cn_number, find_date, message_date
+from .postprocess import is_placeholder, postprocess
+from .schema import USER, EventType, ExtractedEvent, ExtractedFact, ExtractionOutcome, ExtractionResult, FactType
 
 # ---------------------------------------------------------------- lexicons
 
@@ -163,32 +163,51 @@ def _fmt_md(d: date, lang: str) -> str:
 @dataclass
 class _Found:
     lang: str  # conversation language: generated text uses it
-    today: date
-    facts: dict[tuple[str, str], tuple[ExtractedFact, str]] = field(default_factory=dict)
+    today: date  # the day of the message being read: its relative dates resolve against it
+    facts: dict[tuple[str, str, str], tuple[ExtractedFact, str]] = field(default_factory=dict)
     events: list[ExtractedEvent] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)  # summary parts, in order of mention
+    # The clause and message being read: an event takes its emotion from them, not the segment's.
+    clause: str = ""
+    message: str = ""
+    # The named other ("豆豆", "Mochi") a message is about: its later clauses without a subject
+    # ("今年三岁了", "she's 4") are about that other, never the user.
+    other: str = ""
 
-    def fact(self, type_: FactType, key: str, value: str, confidence: float, phrase: str) -> None:
+    def fact(self, type_: FactType, key: str, value: str, confidence: float, phrase: str, *,
+             subject: str = USER) -> None:
         value = value.strip()
-        if not value or value in _OBJ_STOP or len(value) > 60:
+        if not value or value in _OBJ_STOP or len(value) > 60 or is_placeholder(value):
             return
-        old = self.facts.pop((type_, key), None)  # a later mention wins and moves to the end
+        old = self.facts.pop((subject, type_, key), None)  # a later mention wins and moves to the end
         if old and old[1] in self.phrases:
             self.phrases.remove(old[1])
-        self.facts[(type_, key)] = (ExtractedFact(type=type_, key=key, value=value, confidence=confidence), phrase)
+        fact = ExtractedFact(subject=subject, type=type_, key=key, value=value, confidence=confidence)
+        self.facts[(subject, type_, key)] = (fact, phrase)
         self.phrases.append(phrase)
+
+    def drop_like(self, value: str) -> None:
+        """A later negation ("我不吃肉了") withdraws a like said earlier in the segment."""
+        for k, (fact, phrase) in list(self.facts.items()):
+            if fact.type == "preference" and k[2].startswith(("likes", "favorite")) and fact.value == value:
+                del self.facts[k]
+                if phrase in self.phrases:
+                    self.phrases.remove(phrase)
 
     def event(self, type_: EventType, title: str, summary: str, when: DateMatch | None, *,
               recurring: bool = False, emotion: str = "", importance: int | None = None,
               in_summary: bool = True) -> None:
         title = title.strip()[:80]
-        if not title:
+        if not title or is_placeholder(title):
             return
         iso = when.value.isoformat() if when else None
         for e in self.events:  # the same thing said twice in one segment is one event
             if e.type == type_ and (e.title == title or (iso and e.date == iso)):
                 return
+        emotion = emotion or _emotion_cue(self.clause, self.lang) or _emotion_cue(self.message, self.lang) \
+            or detect_emotion([], self.lang)
         self.events.append(ExtractedEvent(type=type_, title=title, summary=summary, date=iso,
+                                          date_phrase=when.surface(self.clause) if when else "",
                                           recurring=recurring, emotion=emotion,
                                           importance=importance or _EVENT_IMPORTANCE[type_]))
         if in_summary:
@@ -220,10 +239,14 @@ _ZH_MOVE = re.compile(r"我(?:刚|刚刚|已经|下个月|明年)?(?:要)?搬(?:
 _ZH_PERSONALITY = re.compile(r"我(?:是)?(?:一个)?(?:很|比较|特别|有点|挺|非常)?"
                              r"(?P<t>内向|外向|社恐|慢热|乐观|悲观|急性子|"
                              r"完美主义|宅)(?:的人)?")
-_ZH_REL_NAME = re.compile(rf"我(?:的)?(?P<rel>{_ZH_REL_RE})(?:叫|的名字是|名字叫|名叫)"
+_ZH_REL_NAME = re.compile(rf"我(?:们)?(?:家)?(?:的)?(?P<rel>{_ZH_REL_RE})(?:叫|的名字是|名字叫|名叫)"
                           rf"(?P<name>[\u4e00-\u9fffA-Za-z·]{{1,8}}?)"
                           rf"{_ZH_BOUND}")
 _ZH_REL_HAVE = re.compile(rf"我有(?P<n>一|两|三|1|2|3)?(?:个|只|位)?(?P<rel>{_ZH_REL_RE})")
+_ZH_OTHER_AGE = re.compile(r"^(?:它|他|她)?(?:今年|已经|快|都|现在)?(\d{1,3}|[一二三四五六七八九十两]{1,3})(?:周)?岁")
+_ZH_AVOID = re.compile(r"我(?:已经|现在)?(?:不再|不|戒了)(?P<act>吃|喝)(?P<obj>[\u4e00-\u9fff]{1,6}?)了")
+_ZH_EXAM = re.compile(r"考试|期末考|期中考|高考|中考|考研|面试|答辩")
+_ZH_EXAM_BAD = re.compile(r"没考好|考砸|考得不好|考得很差|挂了|挂科|没过|没通过|失败|搞砸|不及格")
 _ZH_PLAN = re.compile(r"(?:打算|准备|计划|想要|决定|将要|要去|要)(?P<what>[^，,。！!？?；;]+)")
 _ZH_PLAN_VERB = re.compile(r"打算|准备|计划|想要|决定|将要")
 
@@ -237,10 +260,33 @@ def _zh_name(c: str, f: _Found) -> None:
 
 
 def _zh_age(c: str, f: _Found) -> None:
-    from .dates import cn_number
-
     if (m := _ZH_AGE.search(c)) and (age := cn_number(m.group(1))) and 3 <= age <= 120:
         f.fact("basic_info", "age", str(age), 0.85, f"今年{age}岁")
+
+
+def _zh_other_age(c: str, f: _Found) -> None:
+    """"我家的猫叫豆豆，今年三岁了" / "豆豆今年三岁": the age of the other, never the user's."""
+    subject, rest = f.other, c
+    for name in _others(f):
+        if c.startswith(name):
+            subject, rest = name, c[len(name):]
+    if "我" in c or not subject:
+        return
+    if (m := _ZH_OTHER_AGE.match(rest)) and (age := cn_number(m.group(1))) is not None and 0 < age <= 120:
+        f.fact("basic_info", "age", str(age), 0.8, f"{subject}{age}岁", subject=subject)
+
+
+def _others(f: _Found) -> list[str]:
+    """The names of others the segment has named so far ("cat_name = 豆豆" -> "豆豆")."""
+    return [fact.value for fact, _ in f.facts.values() if fact.type == "relationship" and fact.key.endswith("_name")]
+
+
+def _zh_avoid(c: str, f: _Found) -> None:
+    if m := _ZH_AVOID.search(c):
+        obj = m.group("obj")
+        f.drop_like(obj)
+        f.fact("preference", "avoids_food" if m.group("act") == "吃" else "avoids_drink", obj, 0.8,
+               f"不{m.group('act')}{obj}了")
 
 
 def _zh_birthday(c: str, f: _Found) -> None:
@@ -329,7 +375,9 @@ def _zh_personality(c: str, f: _Found) -> None:
 def _zh_relationship(c: str, f: _Found) -> None:
     if m := _ZH_REL_NAME.search(c):
         rel, name = m.group("rel"), _clean_zh(m.group("name"))
-        f.fact("relationship", f"{_ZH_REL[rel]}_name", name, 0.85, f"{rel}叫{name}")
+        if name and name not in _NAME_STOP:
+            f.fact("relationship", f"{_ZH_REL[rel]}_name", name, 0.85, f"{rel}叫{name}")
+            f.other = name
     elif m := _ZH_REL_HAVE.search(c):
         rel = m.group("rel")
         unit = "只" if rel in ("猫", "狗", "猫咪", "狗狗") else "个"
@@ -347,10 +395,18 @@ def _zh_events(c: str, f: _Found) -> None:
     text = re.sub(r"^(?:我们|我)", "", _clean_zh(text)).strip("，, ")
     if not text:
         return
+    text = re.sub(r"^(?:其实|实际上)", "", text)
     if "纪念日" in c:
         f.event("anniversary", _clean_zh(text), f"用户提到{_clean_zh(text)}", when, recurring=True)
     elif any(k in c for k in _ZH_ACHIEVE):
         f.event("achievement", text, f"用户{text}", when, emotion="开心")
+    elif (exam := _ZH_EXAM.search(c)) and not f.other:
+        if _ZH_EXAM_BAD.search(c):  # "今天考试没考好": a bad day the companion should remember
+            f.event("emotional", text, f"用户{text}", when,
+                    emotion=_emotion_cue(f.clause, f.lang) or _emotion_cue(f.message, f.lang) or "难过")
+        elif when and when.value >= f.today:  # "下周二有个面试": something to ask about afterwards
+            title = re.sub(r"^(?:要|有个|有一个|有场|有一场|有)", "", text) or exam.group(0)
+            f.event("plan", title, f"用户{when.value.month}月{when.value.day}日{text}", when)
     elif any(k in c for k in _ZH_LIFE) and "我" in c:
         f.event("life_event", text, f"用户{text}", when)
     elif (m := _ZH_PLAN.search(c)) and (_ZH_PLAN_VERB.search(c) or when) and not re.match(r"(?:你|他|她|它)", c):
@@ -363,7 +419,7 @@ def _zh_events(c: str, f: _Found) -> None:
             f.event("plan", what, f"用户计划{what}{suffix}", when)
 
 
-_ZH_MATCHERS: list[_Matcher] = [_zh_name, _zh_age, _zh_birthday, _zh_pref, _zh_job, _zh_place,
+_ZH_MATCHERS: list[_Matcher] = [_zh_name, _zh_age, _zh_other_age, _zh_birthday, _zh_avoid, _zh_pref, _zh_job, _zh_place,
                                 _zh_personality, _zh_relationship, _zh_events]
 
 # ---------------------------------------------------------------- English matchers
@@ -399,6 +455,14 @@ _EN_REL_HAVE = re.compile(rf"\bi\s+(?:have|'ve\s+got|have\s+got)\s+(?P<n>an?|one
 _EN_PLAN = re.compile(rf"(?:{_I_AM}\s+(?:going\s+to|gonna|planning\s+to|planning\s+on|about\s+to)|\bi\s+plan\s+to|"
                       r"\bi\s+(?:want|intend|hope|decided)\s+to|\bi(?:'ll|\s+will)|\bi\s+have(?=\s+(?:an?|my)\s))\s+"
                       r"(?P<what>.+)", re.I)
+_EN_OTHER_AGE = re.compile(r"\b(?:(?:she|he|it|they)(?:'s|\s+is|'re|\s+are)|(?P<name>[A-Z][a-z]+)\s+is)\s+"
+                           r"(?P<age>\d{1,3})(?:\s+years?\s+old|\s+yrs?\s+old|\s*yo)?\s*$", re.I)
+_EN_AVOID = re.compile(r"\bi\s+(?:don't|do not|dont|no longer|stopped|quit|gave up)\s+"
+                       r"(?P<act>eat|eating|drink|drinking)\s+(?P<obj>[a-z][a-z ]{1,30}?)"
+                       r"(?:\s+(?:anymore|any more|now))?\s*$", re.I)
+_EN_EXAM = re.compile(r"\b(?:exams?|tests?|interview|finals|midterms?|audition)\b", re.I)
+_EN_EXAM_BAD = re.compile(r"\b(?:failed|bombed|flunked|messed up|screwed up|didn't pass|did not pass|went badly|"
+                          r"went terribly|didn't go well|did not go well)\b", re.I)
 _EN_PLAN_VERB = re.compile(r"going to|gonna|planning|plan to|intend|decided to", re.I)
 
 
@@ -421,6 +485,28 @@ def _en_age(c: str, f: _Found) -> None:
         age = int(next(g for g in m.groups() if g))
         if 3 <= age <= 120:
             f.fact("basic_info", "age", str(age), 0.85, f"is {age} years old")
+
+
+def _en_other_age(c: str, f: _Found) -> None:
+    """"My cat is called Mochi, she's 4" / "Mochi is 4 years old": the other's age, never the user's."""
+    m = _EN_OTHER_AGE.search(c)
+    if not m:
+        return
+    name = m.group("name")
+    subject = name if name in _others(f) else (f.other if not name else "")
+    if subject and 0 < (age := int(m.group("age"))) <= 120:
+        f.fact("basic_info", "age", str(age), 0.8, f"{subject} is {age} years old", subject=subject)
+
+
+def _en_avoid(c: str, f: _Found) -> None:
+    if m := _EN_AVOID.search(c):
+        obj = _clean_en(m.group("obj"))
+        if not obj or obj.lower() in _OBJ_STOP:
+            return
+        f.drop_like(obj)
+        food = m.group("act").lower().startswith("eat")
+        f.fact("preference", "avoids_food" if food else "avoids_drink", obj, 0.8,
+               f"no longer {'eats' if food else 'drinks'} {obj}")
 
 
 def _en_birthday(c: str, f: _Found) -> None:
@@ -509,6 +595,8 @@ def _en_relationship(c: str, f: _Found) -> None:
             "is", "was", "and", "has", "just", "got", "said", "will"}:
         rel = m.group("rel").lower()
         f.fact("relationship", f"{_EN_REL[rel]}_name", m.group("name"), 0.85, f"{rel}'s name is {m.group('name')}")
+        f.other = m.group("name")
+        _en_other_age(c[m.end():], f)
     elif m := _EN_REL_HAVE.search(c):
         rel = m.group("rel").lower()
         n = m.group("n").lower()
@@ -526,6 +614,10 @@ def _en_events(c: str, f: _Found) -> None:
     text = _clean_en(re.sub(r"\s{2,}", " ", text))
     if not text:
         return
+    text = re.sub(r"^(?:actually|in fact)\b[\s,]*", "", text, flags=re.I)
+    text = re.sub(r"\s+(?=[,.!?;])", "", text)
+    if _EN_MOVE.search(c):
+        return  # the move is _en_place's event
     if "anniversary" in low:
         f.event("anniversary", text[:1].upper() + text[1:], f"The user mentioned: {_third(text)}.", when,
                 recurring=True)
@@ -533,6 +625,15 @@ def _en_events(c: str, f: _Found) -> None:
         f.event("achievement", text, f"The user said: {_third(text)}.", when, emotion="happy")
     elif any(k in low for k in _EN_LIFE) and re.search(r"\bi\b|\bi'|\bmy\b", low):
         f.event("life_event", text, f"The user said: {_third(text)}.", when)
+    elif _EN_EXAM.search(c) and _EN_EXAM_BAD.search(c) and re.search(r"\bi\b|\bi'|\bmy\b", low):
+        text = text.split(",")[0].strip()  # "I failed my exam, feeling sad": the feeling is the emotion
+        f.event("emotional", text, f"The user said: {_third(text)}.", when,
+                emotion=_emotion_cue(f.clause, f.lang) or _emotion_cue(f.message, f.lang) or "sad")
+    elif (m := re.match(r"i\s+have\s+(?P<what>(?:an?|my)\s+.+)$", text, re.I)) and when and _EN_EXAM.search(c):
+        what = m.group("what")  # "I have a job interview next Tuesday": a plan with its day
+        title = re.sub(r"^(?:an?|my)\s+", "", what, flags=re.I)
+        f.event("plan", title[:1].upper() + title[1:], f"The user has {_third(what)} on {when.value.isoformat()}.",
+                when)
     elif (m := _EN_PLAN.search(c)) and (_EN_PLAN_VERB.search(c) or when):
         what = m.group("what")
         if when and when.start >= m.start("what"):
@@ -543,8 +644,8 @@ def _en_events(c: str, f: _Found) -> None:
             f.event("plan", what, f"The user plans to {_third(what)}{suffix}.", when)
 
 
-_EN_MATCHERS: list[_Matcher] = [_en_name, _en_age, _en_birthday, _en_pref, _en_job, _en_place,
-                                _en_personality, _en_relationship, _en_events]
+_EN_MATCHERS: list[_Matcher] = [_en_name, _en_age, _en_birthday, _en_avoid, _en_pref, _en_job, _en_place,
+                                _en_personality, _en_relationship, _en_other_age, _en_events]
 
 # ---------------------------------------------------------------- assembly
 
@@ -562,8 +663,21 @@ def clauses(text: str, lang: str) -> list[str]:
     return [p.strip(" \t.!?;") for p in parts if p and p.strip(" \t.!?;")]
 
 
+def _emotion_cue(text: str, lang: str) -> str:
+    """The emotion ``text`` itself voices, or "" when it has no cue (then a wider text decides)."""
+    return detect_emotion([text], lang) if _emotion_scores([text]) else ""
+
+
 def detect_emotion(texts: Sequence[str], lang: str) -> str:
     """The most frequent emotion cue in the user's texts (a zh/en lexicon); neutral if none."""
+    scores = _emotion_scores(texts)
+    if not scores:
+        return "平静" if lang == "zh" else "neutral"
+    zh, en = max(scores, key=lambda k: scores[k])  # insertion order breaks ties deterministically
+    return zh if lang == "zh" else en
+
+
+def _emotion_scores(texts: Sequence[str]) -> dict[tuple[str, str], int]:
     scores: dict[tuple[str, str], int] = {}
     for raw in texts:
         text = raw.lower()
@@ -575,10 +689,7 @@ def detect_emotion(texts: Sequence[str], lang: str) -> str:
                     if n:
                         scores[(zh, en)] = scores.get((zh, en), 0) + n
                         text = re.sub(pattern, " ", text)
-    if not scores:
-        return "平静" if lang == "zh" else "neutral"
-    zh, en = max(scores, key=lambda k: scores[k])  # insertion order breaks ties deterministically
-    return zh if lang == "zh" else en
+    return scores
 
 
 def detect_topics(texts: Sequence[str], lang: str, limit: int = 5) -> list[str]:
@@ -624,19 +735,24 @@ def extract_with_rules(messages: Sequence[ChatMessage], *, now: datetime,
     user_texts = [m.content for m in messages if m.role == "user" and m.content.strip()]
     lang = detect_language(" ".join(user_texts), default="en")
     found = _Found(lang=lang, today=now.date())
-    for text in user_texts:
+    for msg in messages:
+        text = msg.content
+        if msg.role != "user" or not text.strip():
+            continue
+        found.today, found.message, found.other = message_date(msg.timestamp, now), text, ""
         msg_lang = detect_language(text, default=lang)
         matchers = _ZH_MATCHERS if msg_lang == "zh" else _EN_MATCHERS
         first_person = "我" in text
         for clause in clauses(text, msg_lang):
-            if msg_lang == "zh" and first_person and _ZH_IMPLICIT_I.match(clause) and "我" not in clause:
+            if (msg_lang == "zh" and first_person and not found.other and _ZH_IMPLICIT_I.match(clause)
+                    and "我" not in clause):
                 clause = "我" + clause  # "我叫小林，今年25岁": the later clauses drop the subject
+            if re.search(r"我|\b(?:i|i'm|i've|im)\b", clause, re.I):
+                found.other = ""  # the user speaks of themself again; a named other is set anew
+            found.clause = clause
             for match in matchers:
                 match(clause, found)
     emotion = detect_emotion(user_texts, lang)
-    for e in found.events:
-        if not e.emotion:
-            e.emotion = emotion
     result = ExtractionResult(summary=_summary(found, user_texts), topics=detect_topics(user_texts, lang),
                               emotion=emotion, facts=[fact for fact, _ in found.facts.values()],
                               events=found.events)

@@ -33,6 +33,7 @@ from ...observability import logger
 from ...ports import Embedder, MemoryIndex, MemoryRepository
 from ...text import estimate_tokens
 from .candidates import from_event, from_fact, from_summary, preferred_name
+from .currency import mark_currency
 from .expansion import expand_english
 from .fusion import fuse, score_by_overlap
 from .intent import RecallDecision, decide, should_recall
@@ -179,6 +180,7 @@ class MemoryRecaller:
             candidates_out.extend(fused)
         if cfg.spread_relevance:
             fused = _spread(fused)
+        fused = mark_currency(fused, gathered.results.get("store"), cfg.memory_types)  # corrected facts win
         chosen = rank(fused, now=now, weights=cfg.weights, half_life_days=cfg.half_life_days,
                       max_items=max_memories or cfg.max_memories, max_tokens=cfg.max_tokens,
                       language=language, tz=cfg.tz,
