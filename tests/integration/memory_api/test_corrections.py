@@ -12,17 +12,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
-from companion.api.chat_app import create_app
-from companion.auth import issue_token
+import pytest
 from companion.bootstrap import Container
 from companion.memory.extraction.schema import ExtractedFact
 from companion.memory.merge import merge_fact
 
-from tests.integration.chat.conftest import parse_sse
+from tests.fixtures.turns import stream_turn
 from tests.integration.recall.support import DAY, Seeder, fact, summary
 
-from .conftest import JWT_SECRET, Api
+from .conftest import Api
 
 CH = "xiaoyu"
 EN = "luna"
@@ -50,13 +48,7 @@ async def summaries(api: Api, character_id: str) -> list[str]:
 
 
 async def say(container: Container, user_id: str, character_id: str, message: str) -> dict[str, Any]:
-    app = create_app(container)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://chat.test",
-                                 timeout=30) as http:
-        resp = await http.post("/api/v1/chat/stream", json={"character_id": character_id, "message": message},
-                               headers={"Authorization": f"Bearer {issue_token(JWT_SECRET, user_id)}"})
-    assert resp.status_code == 200, resp.text
-    done = parse_sse(resp.text)[-1][1]
+    done = (await stream_turn(container, user_id, character_id, message))[-1][1]
     assert done["done"] is True, done
     return done
 
@@ -82,46 +74,41 @@ async def seed_en(seeder: Seeder, u: str) -> tuple[str, str, list[str]]:
     return food.fact_id, age.fact_id, turns
 
 
-async def test_a_patched_fact_outranks_older_text_and_the_summary_follows_zh(api: Api, seeder: Seeder) -> None:
-    u = api.user_id
-    food_id, _, turns = await seed_zh(seeder, u)
-    before = lines((await recall(api, CH, "我最喜欢吃什么"))["block"])
-    assert any("火锅" in ln for ln in before) and not any("最新" in ln or "较旧" in ln for ln in before)
+PATCHED = {  # language: (character, new value, the summary after, question, current line, its label, the note,
+    #            the old turn, its label)
+    "zh": (CH, "麻辣火锅", "用户叫小林；最喜欢吃麻辣火锅；今年3岁。", "我最喜欢吃什么", "favorite food: 麻辣火锅",
+           "[用户资料，最新]", "以最新的为准", "我最喜欢吃火锅", "较旧：favorite food 已更新"),
+    "en": (EN, "spicy hotpot", "User: my name is Lin; favorite food is spicy hotpot; is 3 years old.",
+           "What is my favorite food?", "favorite food: spicy hotpot", "[profile, current]",
+           "the current fact is what is true now", "my favorite food is hotpot",
+           "older: favorite food has changed since"),
+}
 
-    r = await api.call("PATCH", f"/api/v1/memory/items/{food_id}", json={"value": "麻辣火锅"})
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_patched_fact_outranks_older_text_and_the_summary_follows(
+        api: Api, seeder: Seeder, lang: str) -> None:
+    character_id, new, summary_after, question, current_line, current_label, note, old_text, old_label = PATCHED[lang]
+    u = api.user_id
+    food_id, _, turns = await (seed_zh if lang == "zh" else seed_en)(seeder, u)
+    said = (await api.container.memory_index.get_doc(u, turns[0]))["content"]  # type: ignore[union-attr, index]
+    before = lines((await recall(api, character_id, question))["block"])
+    assert any(old_text in ln for ln in before) and not any(current_label in ln or old_label in ln for ln in before)
+
+    r = await api.call("PATCH", f"/api/v1/memory/items/{food_id}", json={"value": new})
     assert r.status_code == 200, r.text
     # The summary is derived text: it now states the correction (and nothing else changed in it).
-    assert await summaries(api, CH) == ["用户叫小林；最喜欢吃麻辣火锅；今年3岁。"]
+    assert await summaries(api, character_id) == [summary_after]
 
-    block = (await recall(api, CH, "我最喜欢吃什么"))["block"]
+    block = (await recall(api, character_id, question))["block"]
     after = lines(block)
-    current = index_of(after, "favorite food: 麻辣火锅")
-    assert "[用户资料，最新]" in after[current] and "以最新的为准" in block
-    # The raw turn still says 火锅 (a stored message is never rewritten): it is marked older and ranks below.
-    old_turn = index_of(after, "我最喜欢吃火锅")
-    assert "较旧：favorite food 已更新" in after[old_turn] and current < old_turn
-    # Every line that states the old value and not the new one is marked.
-    for ln in after:
-        if "火锅" in ln.replace("麻辣火锅", ""):
-            assert "最新" in ln or "较旧" in ln or "麻辣火锅" in ln, ln
+    current = index_of(after, current_line)
+    assert current_label in after[current] and note in block
+    # The raw turn still says the old value (a stored message is never rewritten): marked older, ranked below.
+    old_turn = index_of(after, old_text)
+    assert old_label in after[old_turn] and current < old_turn
     stored = await api.container.memory_index.get_doc(u, turns[0])  # type: ignore[union-attr]
-    assert stored is not None and stored["content"] == "我叫小林，我最喜欢吃火锅"
-
-
-async def test_a_patched_fact_outranks_older_text_and_the_summary_follows_en(api: Api, seeder: Seeder) -> None:
-    u = api.user_id
-    food_id, _, turns = await seed_en(seeder, u)
-    r = await api.call("PATCH", f"/api/v1/memory/items/{food_id}", json={"value": "spicy hotpot"})
-    assert r.status_code == 200, r.text
-    assert await summaries(api, EN) == ["User: my name is Lin; favorite food is spicy hotpot; is 3 years old."]
-    block = (await recall(api, EN, "What is my favorite food?"))["block"]
-    after = lines(block)
-    current = index_of(after, "favorite food: spicy hotpot")
-    assert "[profile, current]" in after[current] and "the current fact is what is true now" in block
-    old_turn = index_of(after, "my favorite food is hotpot")
-    assert "older: favorite food has changed since" in after[old_turn] and current < old_turn
-    stored = await api.container.memory_index.get_doc(u, turns[0])  # type: ignore[union-attr]
-    assert stored is not None and stored["content"] == "I'm Lin and my favorite food is hotpot"
+    assert stored is not None and stored["content"] == said and old_text in said
 
 
 async def test_a_deleted_fact_leaves_the_summary_zh_and_en(api: Api, seeder: Seeder) -> None:
