@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: dev test browser token chat install lint fmt bench-chat bench-cpu bench-coldstart bench-emulator bench-worker bench-locomo bench-extraction bench-extraction-real bench-capacity validate clean
+.PHONY: dev test browser token chat install lint fmt bench-chat bench-cpu bench-coldstart bench-emulator bench-worker bench-locomo bench-extraction bench-extraction-real bench-capacity validate validate-container clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
@@ -47,6 +47,10 @@ fmt: install
 
 validate: install
 	$(UV) run sam validate --lint --template template.yaml --region us-east-1
+
+# The container-mode template (ECS on Fargate behind an ALB): cfn-lint, as `make validate` lints template.yaml.
+validate-container: install
+	$(UV) run cfn-lint --regions us-east-1 -- infra/container/ecs-fargate.yaml
 
 bench-chat: install
 	$(UV) run python benchmarks/bench_chat_ttfb.py
