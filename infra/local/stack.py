@@ -2,7 +2,8 @@
 
 Starts redis-server, moto's server (DynamoDB, S3, SQS), creates the resources that
 template.yaml declares, seeds the built-in characters, and serves the chat function's
-ASGI app with uvicorn exactly as the Lambda Web Adapter runs it. One runner owns a data dir
+ASGI app with uvicorn exactly as the Lambda Web Adapter runs it (with ``--workers N`` processes
+sharing the port: ``CHAT_WORKERS``, by default one per core up to four). One runner owns a data dir
 (a flock on ``<data_dir>/runner.lock``): a second start with the same data dir refuses. It
 supervises its children (one that dies is reported and restarted with backoff), snapshots
 moto's in-memory data to ``<data_dir>/moto`` periodically, and on SIGINT/SIGTERM/SIGHUP (any
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -50,6 +52,25 @@ LEGACY_SNAPSHOT = "snapshot.restored.json"  # what runs before periodic snapshot
 WARMUP_USER = "local-warmup"  # the reserved user whose turn warms the chat function; its history is deleted
 MAX_RESTART_DELAY_S = 30.0
 STABLE_AFTER_S = 60.0  # a child that has run this long starts its backoff afresh when it dies again
+MAX_DEFAULT_CHAT_WORKERS = 4  # more processes than this only add memory (a model each) on a developer's machine
+
+
+def default_chat_workers() -> int:
+    """``CHAT_WORKERS``, else one uvicorn worker per core this process may run on, capped: a worker is
+    one event loop, so more streams than one core's worth of turns need more processes."""
+    raw = os.environ.get("CHAT_WORKERS", "").strip()
+    if raw:
+        return max(1, int(raw))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_DEFAULT_CHAT_WORKERS, cores))
+
+
+def chat_command(host: str, port: int, workers: int) -> list[str]:
+    """The chat function as the web adapter runs it (functions/chat/run.sh); with several workers
+    uvicorn's parent binds the port and supervises them (restarts one that dies, passes SIGTERM on)."""
+    args = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ROOT / "functions" / "chat"),
+            "--host", host, "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+    return args + (["--workers", str(workers)] if workers > 1 else [])
 
 
 class AlreadyRunning(SystemExit):
@@ -106,7 +127,8 @@ class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, redis_port: int = 6379,
                  moto_port: int = 5000, opensearch_port: int = 9200, data_dir: Path | None = None,
                  quiet: bool = False, sweep_interval_s: float = 60.0, api_port: int = 8001,
-                 snapshot_interval_s: float = 30.0, warm_up: bool = True) -> None:
+                 snapshot_interval_s: float = 30.0, warm_up: bool = True, chat_workers: int | None = None) -> None:
+        self.chat_workers = chat_workers or default_chat_workers()
         self.sweep_interval_s = sweep_interval_s
         self.snapshot_interval_s = snapshot_interval_s
         self.warm_up = warm_up
@@ -221,14 +243,15 @@ class LocalStack:
         self.env["JWT_SECRET"] = secret
         self.token = issue_token(secret, os.environ.get("DEV_USER_ID", "dev-user"), ttl_s=30 * 86400)
 
-        # The chat function exactly as the web adapter runs it (functions/chat/run.sh).
-        chat = ManagedProcess(
-            "chat", [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ROOT / "functions" / "chat"),
-                     "--host", self.host, "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown",
-                     "5"], self.port, env={**self.env, "WEB_ROOT": str(ROOT / "web")},  # the chat page at /
-            log_path=self._logfile("chat"))
-        self._log(f"starting the chat function (uvicorn) on http://{self.host}:{self.port}")
+        chat = ManagedProcess("chat", chat_command(self.host, self.port, self.chat_workers), self.port,
+                              env={**self.env, "WEB_ROOT": str(ROOT / "web")},  # the chat page at /
+                              log_path=self._logfile("chat"))
+        workers = f", {self.chat_workers} workers" if self.chat_workers > 1 else ""
+        self._log(f"starting the chat function (uvicorn{workers}) on http://{self.host}:{self.port}")
+        log = chat.log_path
+        log_start = log.stat().st_size if log is not None and log.exists() else 0
         self._add(chat, timeout_s=60)
+        self._wait_for_workers(log, log_start)
         # The HTTP API routes of template.yaml, each request invoking the memory API's Mangum handler.
         api = ManagedProcess("memory_api", [sys.executable, "-m", "infra.local.http_api", "--host", self.host,
                                             "--port", str(self.api_port), "--quiet"], self.api_port,
@@ -247,29 +270,54 @@ class LocalStack:
         if self.warm_up:
             self._warm_up()
 
-    def _warm_up(self) -> None:
-        """Run one turn for a reserved user, so the first real turn finds the embedding model loaded
-        and the index searched once (a cold recall times out), then delete what the turn stored."""
-        import httpx
-        from companion.auth import issue_token
+    def _wait_for_workers(self, log: Path | None, offset: int, timeout_s: float = 60.0) -> None:
+        """The port answers once the first worker listens; the others may still be starting (and would
+        miss the warm-up). Each worker's uvicorn logs its start-up's end: wait for all of them."""
+        if log is None or self.chat_workers < 2:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with open(log, "rb") as f:
+                f.seek(offset)
+                if f.read().count(b"Application startup complete.") >= self.chat_workers:
+                    return
+            time.sleep(0.1)
+        self._log(f"not every chat worker had started after {timeout_s:.0f} s; going on")
 
-        token = issue_token(self.env["JWT_SECRET"], WARMUP_USER, ttl_s=600)
-        headers = {"Authorization": f"Bearer {token}"}
+    def _warm_up(self) -> None:
+        """Run turns for reserved users, so the first real turn finds the embedding model loaded and
+        the index searched once (a cold recall times out), then delete what the turns stored.
+
+        With several workers the turns go at once, each on its own connection: a worker busy with
+        one (its cold start) leaves the next connection to another, so each is likely to get one.
+        Only the app's own start-up (its ASGI lifespan) can warm every worker for certain."""
+        import concurrent.futures
+
+        users = [WARMUP_USER] + [f"{WARMUP_USER}-{i}" for i in range(1, self.chat_workers)]
         started = time.monotonic()
         try:
-            with httpx.Client(base_url=self.url, headers=headers, timeout=60) as http:
-                for _ in range(3):  # the first may still time out its recall while the model loads
-                    resp = http.post("/api/v1/chat/stream", json={"character_id": "xiaoyu", "message": "你好"})
-                    if "recall_timeout" not in resp.text:
-                        break
-                http.delete("/api/v1/chat/history", params={"character_id": "xiaoyu"}).raise_for_status()
-                httpx.post(f"http://{self.host}:{self.api_port}/api/v1/memory/recall", headers=headers,
-                           json={"character_id": "xiaoyu", "query": "你好"}, timeout=60)
+            with concurrent.futures.ThreadPoolExecutor(len(users)) as pool:
+                list(pool.map(self._warm_one, users))
             self._forget_warm_up_keys()
         except Exception as exc:  # best effort: a cold first turn is slower, not broken
             self._log(f"warm-up failed ({exc}); the first turn may recall nothing")
             return
         self._log(f"warmed up the embedding model and the memory index in {time.monotonic() - started:.1f} s")
+
+    def _warm_one(self, user: str) -> None:
+        import httpx
+        from companion.auth import issue_token
+
+        headers = {"Authorization": f"Bearer {issue_token(self.env['JWT_SECRET'], user, ttl_s=600)}"}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as http:
+            for _ in range(3):  # the first may still time out its recall while the model loads
+                resp = http.post("/api/v1/chat/stream", json={"character_id": "xiaoyu", "message": "你好"})
+                if "recall_timeout" not in resp.text:
+                    break
+            http.delete("/api/v1/chat/history", params={"character_id": "xiaoyu"}).raise_for_status()
+        if user == WARMUP_USER:
+            httpx.post(f"http://{self.host}:{self.api_port}/api/v1/memory/recall", headers=headers,
+                       json={"character_id": "xiaoyu", "query": "你好"}, timeout=60)
 
     def _snapshot_path(self) -> Path:
         assert self.data_dir is not None
@@ -342,6 +390,11 @@ class LocalStack:
     def _revive(self, proc: ManagedProcess, now: float) -> None:
         failures, next_at = self._restarts.get(proc.name, (0, 0.0))
         if next_at == 0.0:  # just noticed
+            # What it left in its process group (uvicorn's workers when their parent died) would hold
+            # its port, and the restart would fail to bind it.
+            if proc.proc is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.proc.pid, signal.SIGKILL)
             if now - proc.started_mono >= STABLE_AFTER_S:
                 failures = 0
             code = proc.proc.returncode if proc.proc is not None else None
@@ -404,7 +457,7 @@ class LocalStack:
 Companion local stack is up.
   Web page:    {self.url}/
   Terminal:    uv run companion chat xiaoyu
-  Chat URL:    {self.url}/api/v1/chat/stream
+  Chat URL:    {self.url}/api/v1/chat/stream  ({self.chat_workers} uvicorn worker{'s' if self.chat_workers > 1 else ''})
   Memory API:  {api}/api/v1/memory/facts?character_id=xiaoyu
   Dev token:   {self.token}
 
@@ -431,6 +484,9 @@ def main() -> None:
     parser.add_argument("--opensearch-port", type=int, default=int(os.environ.get("OPENSEARCH_PORT", 9200)))
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--token-file", type=Path, default=None, help="also write the dev token here")
+    parser.add_argument("--chat-workers", type=int, default=None,
+                        help="uvicorn worker processes for the chat function (default: CHAT_WORKERS, else one per "
+                             f"core up to {MAX_DEFAULT_CHAT_WORKERS})")
     parser.add_argument("--snapshot-interval", type=float,
                         default=float(os.environ.get("LOCAL_SNAPSHOT_INTERVAL_S", 30)),
                         help="seconds between moto snapshots while running (written only when data changed)")
@@ -439,7 +495,7 @@ def main() -> None:
 
     stack = LocalStack(host=args.host, port=args.port, redis_port=args.redis_port, moto_port=args.moto_port,
                        opensearch_port=args.opensearch_port, api_port=args.api_port, data_dir=args.data_dir,
-                       snapshot_interval_s=args.snapshot_interval,
+                       snapshot_interval_s=args.snapshot_interval, chat_workers=args.chat_workers,
                        warm_up=os.environ.get("LOCAL_WARM_UP", "1") != "0")
     stopping = False
 

@@ -21,6 +21,10 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 
+# The threads that run boto3 calls, and each client's connection pool: one connection per thread, so
+# a call never waits for a connection (botocore's default pool of 10 would queue the other threads).
+POOL_THREADS = 64
+
 # Error codes that answer the request (a failed condition, a malformed request) rather than say
 # the service is away: callers see the ClientError itself, never StoreUnavailable.
 _ANSWERS = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException", "ValidationException"})
@@ -56,7 +60,7 @@ def _client(service: str, endpoint_url: str | None, region: str | None, connect_
     # several times (benchmarks/bench_turn_cpu.py); the service still validates every request.
     cfg = Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
                  retries={"max_attempts": max_attempts, "mode": "standard"},
-                 max_pool_connections=50, parameter_validation=False,
+                 max_pool_connections=POOL_THREADS, parameter_validation=False,
                  user_agent="companion")
     with _lock:  # boto3 session creation of clients is not thread-safe
         return _session().client(service, config=cfg, endpoint_url=endpoint_url, region_name=region)
@@ -70,7 +74,7 @@ def error_code(exc: BaseException) -> str:
 
 # boto3 is blocking; a dedicated pool sized for I/O keeps many concurrent turns from queueing
 # behind asyncio's small default executor (min(32, cpus + 4) threads).
-_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="aws")
+_POOL = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="aws")
 
 
 async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:

@@ -25,6 +25,11 @@ JsonMode = Literal["json_schema", "json_object", "none"]
 DRAIN_TIMEOUT_S = 0.5
 DRAIN_MAX_BYTES = 64 * 1024
 
+# Per process and model: a stream holds its connection until the reply ends, so this bounds the
+# concurrent streams one process gives a model; kept-alive ones cover a process's usual concurrency.
+MAX_CONNECTIONS = 1000
+MAX_KEEPALIVE = 200
+
 # Keys of ModelSpec.extra_body that configure this adapter and are not sent to the server.
 _ADAPTER_KEYS = ("json_mode", "timeout_s", "connect_timeout_s")
 
@@ -61,9 +66,11 @@ class OpenAICompatProvider(LLMProvider):
     # the model endpoint survives between warm Lambda invocations.
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            # A full pool fails within the connect timeout, as a model that cannot be reached: the turn
+            # fails over instead of waiting behind other users' streams for the whole read timeout.
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout_s, connect=self._connect_timeout_s),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+                timeout=httpx.Timeout(self._timeout_s, connect=self._connect_timeout_s, pool=self._connect_timeout_s),
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
                 verify=_ssl_context(),
             )
         return self._client
