@@ -32,6 +32,11 @@ clocks do not see (other threads, between requests) is "unattributed". The clock
 themselves: the headline totals come from the processes without them.
 
     uv run python benchmarks/bench_turn_cpu.py [--turns 200] [--users 20] [--repeats 3] [--modes norecall,recall]
+        [--compare DIR] [--profile DIR]
+
+``--profile DIR`` adds one run per mode under cProfile, every thread on its own CPU clock (the loop
+thread, the AWS pool's, the embedding's), merged into DIR/<mode>-<tree>.prof; ``--repeats 0`` runs
+the profile alone.
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import cProfile
 import json
 import os
+import pstats
 import random
 import resource
 import signal
@@ -197,7 +204,8 @@ def install_stage_clocks(container: Any) -> StageClocks:
     wrap_async(chat.recaller, "recall", "recall (without embedding)")
     if container.embedder is not None:
         wrap_async(container.embedder, "embed_query", "query embedding")
-        encode = container.embedder._encode_sync
+        model = container.embedder
+        encode = model._encode_sync
 
         def timed_encode(texts: list[str], kind: Any) -> Any:
             t0 = time.thread_time()
@@ -209,7 +217,7 @@ def install_stage_clocks(container: Any) -> StageClocks:
                 if kind == "query":
                     clocks.embed_ms.append(dt * 1000)
 
-        container.embedder._encode_sync = timed_encode
+        model._encode_sync = timed_encode
     wrap_stream(chat.chain, "stream", "model client")
     wrap_async(chat.short_term, "append", "persistence")
     wrap_async(chat.short_term, "take_unlogged", "persistence")
@@ -269,7 +277,55 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def serve(port: int, stages: bool) -> None:
+class Profiler:
+    """cProfile of the loop thread and of every thread the turns hand work to (AWS pool, embedding),
+    between /_bench/reset and /_bench/stats; the merged profile is written to ``path``."""
+
+    def __init__(self, container: Any, path: str) -> None:
+        from companion.adapters import aws
+
+        self.path = path
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.generation = 0
+        self.threads: list[cProfile.Profile] = []
+        self.main = cProfile.Profile(time.thread_time)
+        aws_call = aws.call
+
+        async def call(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+            return await aws_call(lambda: self.thread_profile().runcall(fn, **kwargs))
+
+        aws.call = call  # type: ignore[assignment]
+        model = container.embedder
+        if model is not None and hasattr(model, "_encode_sync"):
+            encode = model._encode_sync
+            model._encode_sync = lambda *a: self.thread_profile().runcall(encode, *a)
+
+    def thread_profile(self) -> cProfile.Profile:
+        if getattr(self.local, "generation", -1) != self.generation:
+            self.local.profile, self.local.generation = cProfile.Profile(time.thread_time), self.generation
+            with self.lock:
+                self.threads.append(self.local.profile)
+        profile: cProfile.Profile = self.local.profile
+        return profile
+
+    def start(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.threads = []
+        self.main = cProfile.Profile(time.thread_time)
+        self.main.enable()
+
+    def stop(self) -> None:
+        self.main.disable()
+        stats = pstats.Stats(self.main)
+        with self.lock:
+            for p in self.threads:
+                stats.add(p)
+        stats.dump_stats(self.path)
+
+
+def serve(port: int, stages: bool, profile: str | None = None) -> None:
     """The chat app under uvicorn (as run.sh starts it), plus /_bench/reset and /_bench/stats."""
     import uvicorn
     from companion.api.chat_app import create_app
@@ -277,6 +333,7 @@ def serve(port: int, stages: bool) -> None:
 
     container = build_container()
     clocks = install_stage_clocks(container) if stages else None
+    profiler = Profiler(container, profile) if profile else None
     app = create_app(container)
     state = {"cpu": cpu_seconds(), "wall": time.perf_counter()}
 
@@ -287,9 +344,13 @@ def serve(port: int, stages: bool) -> None:
                 state.update(cpu=cpu_seconds(), wall=time.perf_counter())
                 if clocks is not None:
                     clocks.reset()
+                if profiler is not None:
+                    profiler.start()
                 body: dict[str, Any] = {"ok": True}
             else:
                 body = {"cpu_s": cpu_seconds() - state["cpu"], "wall_s": time.perf_counter() - state["wall"]}
+                if profiler is not None:
+                    profiler.stop()
                 if clocks is not None:
                     body.update(stages=dict(clocks.totals), embed_ms=clocks.embed_ms,
                                 aws_calls=dict(clocks.aws_calls), redis_trips=clocks.redis_trips,
@@ -376,6 +437,7 @@ async def seed_memories(users: list[tuple[str, str, bool]]) -> None:
     """Facts, an event, a summary and an earlier 20-turn session for each user, written as the
     worker writes them (records in DynamoDB, documents with their vectors in the index)."""
     from companion.bootstrap import build_container
+    from companion.errors import StoreUnavailable
     from companion.memory.documents import summary_document, task_documents
     from companion.memory.records import EventRecord, FactRecord, SummaryRecord, stable_id, summary_id
     from companion.models import ChatMessage, MemoryTask
@@ -415,7 +477,14 @@ async def seed_memories(users: list[tuple[str, str, bool]]) -> None:
                     vectors[(zh, d.embedding_text())] = v
             for d in docs:
                 d.embedding = vectors[(zh, d.embedding_text())]
-            await c.memory_index.bulk_upsert(docs, refresh=True)
+            for attempt in range(3):  # the emulator may time out on a loaded machine; an upsert can be redone
+                try:
+                    await c.memory_index.bulk_upsert(docs, refresh=True)
+                    break
+                except StoreUnavailable:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(2)
             await c.memory_repo.save(facts, events, summary=summ)
     finally:
         await c.aclose()
@@ -470,11 +539,13 @@ def bench_users(tag: str, count: int) -> list[tuple[str, str, bool]]:
     return [(f"cpu-{tag}-{i}", "xiaoyu" if i % 2 == 0 else "luna", i % 2 == 0) for i in range(count)]
 
 
-def start_chat(name: str, env: dict[str, str], stages: bool, layer: str | None) -> tuple[Any, str]:
+def start_chat(name: str, env: dict[str, str], stages: bool, layer: str | None,
+               profile: str | None = None) -> tuple[Any, str]:
     from infra.local.services import ManagedProcess, free_port
 
     port = free_port()
     args = [sys.executable, __file__, "--serve", "--port", str(port)] + (["--stages"] if stages else [])
+    args += ["--profile-out", profile] if profile else []
     args += ["--layer", layer] if layer else []
     proc = ManagedProcess(name, args, port, env=env).start(timeout_s=120)
     return proc, f"http://127.0.0.1:{port}"
@@ -513,29 +584,36 @@ def measure_mode(mode: str, env: dict[str, str], args: argparse.Namespace) -> li
     trees: dict[str, str | None] = {"this tree": None}
     if args.compare:
         trees["--compare tree"] = str(Path(args.compare).resolve() / "layers" / "companion")
-    results: dict[str, dict[str, Any]] = {tree: {"mode": mode, "tree": tree, "runs": [], "stage_runs": []}
-                                          for tree in trees}
+    results: dict[str, dict[str, Any]] = {tree: {"mode": mode, "tree": tree, "runs": [], "stage_runs": [],
+                                                 "profile_runs": []} for tree in trees}
 
     def tag(tree: str, run: str) -> str:
         return f"{mode}-{list(trees).index(tree)}-{run}"
 
-    runs = [f"r{r}" for r in range(args.repeats)]
-    stage_runs = [f"s{r}" for r in range(args.repeats)]
-    users_of = {tag(t, run): bench_users(tag(t, run), args.users) for t in trees for run in [*runs, *stage_runs]}
+    variants = {"runs": [f"r{r}" for r in range(args.repeats)],
+                "stage_runs": [f"s{r}" for r in range(args.repeats)]}
+    if args.profile:
+        variants["profile_runs"] = ["p0"]
+    variants = {k: v for k, v in variants.items() if v}  # --repeats 0: the profile alone
+    users_of = {tag(t, run): bench_users(tag(t, run), args.users)
+                for t in trees for names in variants.values() for run in names}
     if mode == "recall":
         t0 = time.perf_counter()
         asyncio.run(seed_memories([u for users in users_of.values() for u in users]))
         print(f"  seeded memories for {sum(map(len, users_of.values()))} users in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
-    for stages in (False, True):
+    for variant, names in variants.items():
+        stages = variant == "stage_runs"
         servers: dict[str, tuple[Any, str]] = {}
         try:
             for tree, layer in trees.items():
-                servers[tree] = start_chat(f"chat-{mode}-{tree}", env, stages, layer)
+                profile = (str(Path(args.profile) / f"{mode}-{list(trees).index(tree)}.prof")
+                           if variant == "profile_runs" else None)
+                servers[tree] = start_chat(f"chat-{mode}-{tree}", env, stages, layer, profile)
             with httpx.Client(timeout=60) as http:
                 for tree, (_, base) in servers.items():
-                    warm_up(http, base, secret, tag(tree, f"{stages}"))
-                for i, run in enumerate(stage_runs if stages else runs):
+                    warm_up(http, base, secret, tag(tree, variant))
+                for i, run in enumerate(names):
                     order = list(servers) if i % 2 == 0 else list(reversed(servers))
                     for tree in order:
                         base = servers[tree][1]
@@ -545,8 +623,9 @@ def measure_mode(mode: str, env: dict[str, str], args: argparse.Namespace) -> li
                                             seed=zlib.crc32(run.encode()))
                         stats = http.get(f"{base}/_bench/stats").json()
                         stats.update(outcome, load=f"{load_before} → {load_average()}")
-                        results[tree]["stage_runs" if stages else "runs"].append(stats)
-                        print(f"  {mode}, {tree}{' (stage clocks)' if stages else ''}: "
+                        results[tree][variant].append(stats)
+                        label = {"runs": "", "stage_runs": " (stage clocks)", "profile_runs": " (cProfile)"}[variant]
+                        print(f"  {mode}, {tree}{label}: "
                               f"{stats['cpu_s'] * 1000 / args.turns:.1f} ms CPU/turn, "
                               f"{stats['wall_s'] * 1000 / args.turns:.0f} ms wall/turn, load {stats['load']}, "
                               f"errors {dict(outcome['errors'])}, degraded {dict(outcome['degraded'])}, "
@@ -599,6 +678,18 @@ def report(results: list[dict[str, Any]], turns: int) -> None:
         print("  load average during the runs: " + "; ".join(x["load"] for x in [*r["runs"], *runs]))
 
 
+def print_profiles(directory: Path, turns: int, top: int = 25) -> None:
+    """The functions with the most CPU of their own, per turn, in each profile written."""
+    for path in sorted(directory.glob("*.prof")):
+        stats = pstats.Stats(str(path))
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+        print(f"\n{path.name}: own CPU per turn (ms, each thread's CPU clock, cProfile's overhead included), top {top}")
+        for (file, line, name), (_, calls, own, cumulative, _) in rows[:top]:
+            where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else file
+            print(f"  {own * 1000 / turns:7.3f} own {cumulative * 1000 / turns:7.2f} cum "
+                  f"{calls / turns:6.1f} calls  {name}  {where}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=200, help="turns per run")
@@ -611,15 +702,18 @@ def main() -> None:
     parser.add_argument("--compare", metavar="DIR", help="another checkout (e.g. a git worktree of the previous "
                         "commit) whose chat code is measured beside this one's, run for run")
     parser.add_argument("--json", help="write the raw figures here")
+    parser.add_argument("--profile", metavar="DIR", help="also one run per mode and tree under cProfile (every "
+                        "thread a turn uses), written to DIR/<mode>-<tree>.prof, its top functions printed")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--layer", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.layer:  # the chat code of the --compare tree
             sys.path.insert(0, args.layer)
-        serve(args.port, args.stages)
+        serve(args.port, args.stages, args.profile_out)
         return
 
     import httpx
@@ -668,7 +762,10 @@ def main() -> None:
                   f"{args.turns} turns per run from {args.users} users; "
                   f"load average {load_average()}", flush=True)
             results = [r for mode in args.modes.split(",") for r in measure_mode(mode, env, args)]
-            report(results, args.turns)
+            if args.repeats:
+                report(results, args.turns)
+            if args.profile:
+                print_profiles(Path(args.profile), args.turns)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     finally:

@@ -13,6 +13,7 @@ non-Latin text) encode to themselves, so their keys are the ones the stores alre
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import unquote
 
 _RESERVED = frozenset("%:#/{}")
@@ -22,6 +23,7 @@ def _escape(ch: str) -> str:
     return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
 
 
+@lru_cache(maxsize=4096)  # a turn builds a dozen keys from the same two ids
 def encode_id(value: str) -> str:
     """One id as a key component: reversible (``decode_id``) and free of every separator."""
     if value and set(value) == {"."}:
