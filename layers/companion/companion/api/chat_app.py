@@ -32,7 +32,7 @@ from ..chat.opening import Opening
 from ..chat.service import ClientContext, PreparedTurn
 from ..config import Settings
 from ..errors import AppError, ValidationFailed
-from ..observability import adopt_trace_header, telemetry, tracer
+from ..observability import adopt_trace_header, logger, telemetry, tracer
 from ..text import is_blank
 from . import chat_sse
 from .cors import add_cors
@@ -117,6 +117,12 @@ def create_app(container: Container | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if settings.chat_tracing:
             tracer()  # pay the X-Ray SDK import during init (the adapter waits for /health), not in a turn
+        try:
+            # The stores' clients and the embedding model's load (on its own thread) start during init, in
+            # every worker process, so no worker's first turn pays for them.
+            c()
+        except Exception:
+            logger.exception("chat container not built at startup: the first request builds it")
         yield
         if "c" in state and container is None:
             await state["c"].aclose()
