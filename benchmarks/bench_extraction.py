@@ -1,8 +1,10 @@
 """Extraction benchmark: precision and recall of stored facts and events, per language and extractor.
 
     uv run python benchmarks/bench_extraction.py                 # the rule extractor
-    LLM_CHAIN='[...]' uv run python benchmarks/bench_extraction.py --llm   # plus the configured model
+    MEMORY_LLM_CHAIN='[...]' uv run python benchmarks/bench_extraction.py --llm   # plus the worker's model
     uv run --group realmodel python benchmarks/bench_extraction.py --real-model  # SmolLM2 via xllamacpp
+        # (1 dialogue per language, 300 s and 768 tokens per call unless --limit/--timeout/--max-tokens;
+        #  --answers FILE keeps every answer with its time, tokens and JSON/schema verdict)
 
 Dialogues: ``benchmarks/extraction/dialogues.json`` (zh and en; what each must and must not yield;
 ``benchmarks/extraction/scoring.py`` says how items match). Every session of a dialogue is extracted
@@ -94,15 +96,51 @@ async def rules_extractor(messages: Any, *, now: datetime, known_facts: Any = No
     return extract_with_rules(messages, now=now, known_facts=known_facts)
 
 
-def llm_extractor() -> Any:
+class RecordingCompleter:
+    """The chain, with every answer kept: its time, tokens, and whether it parsed as JSON and passed
+    the schema (``--answers``), so an operator sees how the model fails, not only that it did."""
+
+    def __init__(self, chain: Any) -> None:
+        self.chain = chain
+        self.providers = getattr(chain, "providers", [chain])
+        self.calls: list[dict[str, Any]] = []
+
+    async def complete(self, messages: Any, **kw: Any) -> Any:
+        from companion.memory.extraction.llm_extractor import parse_extraction
+
+        t, cpu = time.perf_counter(), time.process_time()
+        try:
+            out = await self.chain.complete(messages, **kw)
+        except Exception as exc:
+            self.calls.append({"seconds": round(time.perf_counter() - t, 2), "error": repr(exc)[:300],
+                               "repair": len(messages) > 2})
+            raise
+        verdict = "ok"
+        try:
+            parse_extraction(out.text)
+        except ValueError as exc:
+            verdict = str(exc)[:300]
+        self.calls.append({"seconds": round(time.perf_counter() - t, 2),
+                           "client_cpu_s": round(time.process_time() - cpu, 2), "repair": len(messages) > 2,
+                           "completion_tokens": out.usage.completion_tokens, "json": not verdict.startswith(
+                               ("invalid JSON", "the answer contains no")), "schema": verdict == "ok",
+                           "verdict": verdict, "answer": out.text[:1500]})
+        return out
+
+
+def llm_extractor(recorder: list[RecordingCompleter] | None = None, *, max_tokens: int = 2048) -> Any:
     """The worker's extractor, built from Settings the way the worker builds it."""
     from companion.bootstrap import builders
     from companion.config import Settings
     from companion.memory.generation import extractor_for
 
     s = Settings()
-    chain = builders.llm_chain(s)
-    return extractor_for(chain, max_turn_chars=s.memory_extract_turn_max_chars, max_chars=s.memory_extract_max_chars)
+    chain: Any = builders.memory_llm_chain(s)  # MEMORY_LLM_CHAIN, else LLM_CHAIN: the worker's own
+    if recorder is not None:
+        chain = RecordingCompleter(chain)
+        recorder.append(chain)
+    return extractor_for(chain, max_tokens=max_tokens, max_turn_chars=s.memory_extract_turn_max_chars,
+                         max_chars=s.memory_extract_max_chars)
 
 
 async def bench(dialogues: list[dict[str, Any]], extractor: Any, name: str) -> list[dict[str, Any]]:
@@ -141,11 +179,29 @@ def main() -> None:
     ap.add_argument("--llm", action="store_true", help="also the LLM extractor of LLM_CHAIN")
     ap.add_argument("--real-model", action="store_true", help="serve SmolLM2-135M via xllamacpp and use it")
     ap.add_argument("--json-mode", default="json_schema", choices=["json_schema", "json_object", "none"])
-    ap.add_argument("--limit", type=int, default=0, help="dialogues per language (0: all)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per extraction call (LLM_COMPLETE_TIMEOUT_S, and the real model's HTTP "
+                         "read timeout, 120 s by default; default: the settings', 300 with --real-model)")
+    ap.add_argument("--max-tokens", type=int, default=None,
+                    help="answer cap per call (default: the worker's 2048; 768 with --real-model)")
+    ap.add_argument("--ids", default="", help="comma-separated dialogue ids (a quick real-model probe)")
+    ap.add_argument("--repeat-penalty", type=float, default=0,
+                    help="the real model's llama.cpp repeat_penalty (a tiny model loops without one)")
+    ap.add_argument("--limit", type=int, default=None, help="dialogues per language (0: all; 1 with --real-model)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    ap.add_argument("--answers", default="", help="write every model answer, timed and judged, to this file")
     ap.add_argument("--details", action="store_true", help="list wrong and missed items")
     args = ap.parse_args()
+    # SmolLM2-135M on one CPU thread takes minutes per call: by default a quick proof of the path.
+    defaults = {"limit": 0, "timeout": 0.0, "max_tokens": 2048}
+    if args.real_model:
+        defaults = {"limit": 0 if args.ids else 1, "timeout": 300.0, "max_tokens": 768}
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     dialogues = load_dialogues()
+    if args.ids:
+        dialogues = [d for d in dialogues if d["id"] in args.ids.split(",")]
     if args.limit:
         dialogues = [d for lang in ("zh", "en") for d in [x for x in dialogues if x["lang"] == lang][:args.limit]]
     rows = asyncio.run(bench(dialogues, rules_extractor, "rules"))
@@ -155,10 +211,18 @@ def main() -> None:
 
         server = serve_smollm2()
         base = server.__enter__()
-        os.environ["LLM_CHAIN"] = json.dumps([{"name": "smollm2-135m", "provider": "openai", "model": "smollm2",
-                                               "base_url": base, "extra_body": {"json_mode": args.json_mode}}])
+        spec = {"name": "smollm2-135m", "provider": "openai", "model": "smollm2", "base_url": base,
+                "extra_body": {"json_mode": args.json_mode, **({"timeout_s": args.timeout} if args.timeout else {}),
+                               **({"repeat_penalty": args.repeat_penalty} if args.repeat_penalty else {})}}
+        os.environ["LLM_CHAIN"] = os.environ["MEMORY_LLM_CHAIN"] = json.dumps([spec])
+    if args.timeout:
+        os.environ["LLM_COMPLETE_TIMEOUT_S"] = str(args.timeout)
     if args.llm or args.real_model:
-        rows += asyncio.run(bench(dialogues, llm_extractor(), "llm"))
+        recorder: list[RecordingCompleter] = []
+        rows += asyncio.run(bench(dialogues, llm_extractor(recorder, max_tokens=args.max_tokens), "llm"))
+        if args.answers:
+            Path(args.answers).write_text(json.dumps(recorder[0].calls, ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
     if server is not None:
         server.__exit__(None, None, None)
     if args.json:

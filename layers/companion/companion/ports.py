@@ -402,6 +402,14 @@ class MemoryIndex(Protocol):
         """The ``k`` best BM25 matches of ``query`` on the documents' content; ``[]`` for a blank query."""
         ...
 
+    async def date_search(self, user_id: str, character_id: str, tokens: Sequence[str],
+                          ranges: Sequence[tuple[float, float]], query: str, k: int = 10,
+                          memory_types: Sequence[str] | None = None) -> list[RecalledMemory]:
+        """Documents about a date: whose ``when`` holds one of ``tokens`` (yyyy-mm-dd / yyyy-mm) or
+        that were written within one of ``ranges`` (epoch seconds, end excluded), best BM25 of
+        ``query`` first (``memory.recall.when`` makes both from a question)."""
+        ...
+
     async def get_turns(self, user_id: str, character_id: str, session_id: str,
                         seqs: Sequence[int]) -> list[RecalledMemory]:
         """The turns at message positions ``seqs`` that exist (of ``session_id``; "": of any

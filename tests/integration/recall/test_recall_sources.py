@@ -140,7 +140,8 @@ async def test_a_window_holds_the_turns_its_token_size_allows(container: Contain
     sizes = {}
     for tokens in (40, 180, 1000):
         r = MemoryRecaller(index=base.index, store=base.store, embedder=base.embedder, turn_context=base.turn_context,
-                           config=dataclasses.replace(base.config, window_tokens=tokens, policy="always"))
+                           config=dataclasses.replace(base.config, window_tokens=tokens, policy="always",
+                                                     grow_windows=False))  # the window size alone
         result = await r.recall(user_id, "luna", "Where is my sister Ana moving?", language="en")
         window = next(m for m in result.memories if m.memory_type == "turn")
         assert window.metadata.get("turn_ids", [window.memory_id])[0] in turn_ids

@@ -61,6 +61,7 @@ def index_body(dim: int, engine: str = "faiss", shards: int = 2, *, serverless: 
                 "content": {"type": "text", "analyzer": "cjk"},
                 "timestamp": {"type": "date", "format": "epoch_millis"},
                 "importance": {"type": "float"},
+                "when": {"type": "keyword"},  # dates a turn speaks about (memory.documents)
                 "metadata": {"type": "object", "enabled": False},
                 "embedding": {
                     "type": "knn_vector", "dimension": dim,
@@ -70,6 +71,10 @@ def index_body(dim: int, engine: str = "faiss", shards: int = 2, *, serverless: 
             },
         },
     }
+
+
+# Fields added to the mapping after the first deployments: ``ensure_index`` adds them to an older index.
+ADDED_FIELDS = ("when",)
 
 
 def _filters(user_id: str, character_id: str | None, memory_types: Sequence[str] | None,
@@ -200,6 +205,11 @@ class OpenSearchMemoryIndex:
             except MemoryIndexError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise  # another instance created it first: fine
+        else:
+            # An index made before a field was added gets it (adding a field is allowed; documents
+            # written before it simply lack it until rewritten).
+            added = {f: index_body(self.dim)["mappings"]["properties"][f] for f in ADDED_FIELDS}
+            await self._call("indices.put_mapping", index=self.index, body={"properties": added})
         self._ensured = True
         return created
 
@@ -311,6 +321,27 @@ class OpenSearchMemoryIndex:
             "must": [{"match": {"content": {"query": query}}}],
             "filter": _filters(user_id, character_id, memory_types)}}}
         return await self._search(user_id, body, "bm25")
+
+    async def date_search(self, user_id: str, character_id: str, tokens: Sequence[str],
+                          ranges: Sequence[tuple[float, float]], query: str, k: int = 10,
+                          memory_types: Sequence[str] | None = None) -> list[RecalledMemory]:
+        """Memories about a date: those whose ``when`` holds one of ``tokens`` or written inside one of
+        ``ranges`` (epoch seconds, end excluded); BM25 on ``query`` orders them, and a turn that speaks
+        about the date comes before one merely written that day when the words tie."""
+        if not tokens and not ranges:
+            return []
+        on_date: list[dict[str, Any]] = [{"range": {"timestamp": {"gte": round(a * 1000), "lt": round(b * 1000)}}}
+                                         for a, b in ranges]
+        if tokens:
+            on_date.append({"terms": {"when": list(tokens)}})
+        should: list[dict[str, Any]] = [{"terms": {"when": list(tokens)}}] if tokens else []
+        if query.strip():
+            should.append({"match": {"content": {"query": query}}})
+        body = {"size": k, "_source": _SOURCE_FIELDS, "query": {"bool": {
+            "should": should,
+            "filter": _filters(user_id, character_id, memory_types,
+                               [{"bool": {"should": on_date, "minimum_should_match": 1}}])}}}
+        return await self._search(user_id, body, "dates")
 
     async def get_turns(self, user_id: str, character_id: str, session_id: str,
                         seqs: Sequence[int]) -> list[RecalledMemory]:

@@ -25,7 +25,15 @@ from ..errors import NotFound, StoreUnavailable, ValidationFailed
 from ..models import Character, ChatMessage
 from ..ports import ConversationArchive, Embedder, MemoryIndex, MemoryRepository, MessageLog, ShortTermStore
 from .corrections import corrected_text
-from .documents import MemoryDoc, MemoryRecord, bounded_embedding_text, record_document, turn_id_at, with_previous_turn
+from .documents import (
+    MemoryDoc,
+    MemoryRecord,
+    bounded_embedding_text,
+    record_document,
+    spoken_dates,
+    turn_id_at,
+    with_previous_turn,
+)
 from .records import MAX_HISTORY, EventRecord, FactRecord, FactVersion, SummaryRecord
 
 MAX_EXPORT_MESSAGES = 10_000
@@ -130,7 +138,10 @@ class MemoryAdmin:
             raise NotFound("memory item not found", code="not_found")
         if set(changes) != {"content"}:
             raise ValidationFailed("only the content of a conversation turn can change", code="invalid_request")
-        doc = MemoryDoc.from_source(src).model_copy(update={"content": changes["content"]})
+        doc = MemoryDoc.from_source(src)
+        # The dates the new words speak about replace the old ones, so a date search follows the edit.
+        doc = doc.model_copy(update={"content": changes["content"],
+                                     "when": spoken_dates(changes["content"], doc.timestamp)})
         await self._write(doc)
         await self._reread_next_turn(src, doc.content)
         return doc

@@ -13,16 +13,22 @@ A turn is embedded after the turn before it (its ``metadata["context"]``, the en
 at most ``TURN_CONTEXT_CHARS``): "Yes, last Sunday!" means nothing alone, and its answer is usually
 what a question asks for. Only the vector reads the context; BM25 and what is shown see the turn's
 own words. Ids are deterministic (turns by message position), so a replay overwrites.
+
+A turn also carries ``when``: the dates it speaks about, resolved against the day it was written
+("yesterday" said on 5 December 2023 -> "2023-12-04", with "2023-12", "2023" and "12-04"; see
+``extraction.dates.when_tokens``), so a question naming a date finds it (``recall.when``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ..models import ChatMessage, MemoryTask
+from .extraction.dates import find_all_dates, when_tokens
 from .records import EventRecord, FactRecord, SummaryRecord, stable_id
 
 MemoryType = Literal["turn", "summary", "event", "profile"]
@@ -49,6 +55,7 @@ class MemoryDoc(BaseModel):
     seq: int = 0  # message-log position for turns (0 for other types)
     embedding: list[float] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    when: list[str] = Field(default_factory=list)  # dates the text speaks about (keyword tokens)
 
     def embedding_text(self) -> str:
         """What the vector is computed from: a turn after the turn before it (``metadata["context"]``)."""
@@ -115,9 +122,22 @@ def _is_turn(message: ChatMessage) -> bool:
     return message.role in ("user", "assistant") and bool(message.content.strip())
 
 
+def spoken_dates(text: str, timestamp: float, tz: tzinfo = UTC) -> list[str]:
+    """The ``when`` tokens of a text written at ``timestamp`` (none without a time: nothing to resolve
+    "yesterday" against)."""
+    if timestamp <= 0:
+        return []
+    try:
+        today = datetime.fromtimestamp(timestamp, tz).date()
+    except (OverflowError, OSError, ValueError):
+        return []
+    return when_tokens(find_all_dates(text, today))
+
+
 def turn_documents(task: MemoryTask, messages: Sequence[ChatMessage]) -> list[MemoryDoc]:
     """The task's turns (``messages``, in order), each read after the one before it; the first
-    after the last turn of the task's ``context_before``."""
+    after the last turn of the task's ``context_before``. Relative dates resolve in UTC (the
+    message log keeps no time zone per user)."""
     u, c = task.user_id, task.character_id
     previous = next((m for m in reversed(task.context_before) if _is_turn(m)), None)
     docs = []
@@ -126,7 +146,8 @@ def turn_documents(task: MemoryTask, messages: Sequence[ChatMessage]) -> list[Me
                               content=m.content, timestamp=m.timestamp, importance=TURN_IMPORTANCE,
                               session_id=m.session_id or task.session_id, seq=m.seq,
                               metadata={"role": m.role, "msg_id": m.msg_id, "task_id": task.task_id,
-                                        **_context_of(previous, m)}))
+                                        **_context_of(previous, m)},
+                              when=spoken_dates(m.content, m.timestamp)))
         previous = m
     return docs
 
@@ -146,7 +167,7 @@ def fact_document(fact: FactRecord, *, session_id: str = "") -> MemoryDoc:
     return MemoryDoc(memory_id=fact.fact_id, user_id=fact.user_id, character_id=fact.character_id,
                      memory_type="profile", content=fact.content, timestamp=fact.updated_at,
                      importance=PROFILE_IMPORTANCE, session_id=session_id,
-                     metadata={"fact_type": fact.type, "key": fact.key, "value": fact.value,
+                     metadata={"fact_type": fact.type, "key": fact.key, "subject": fact.subject, "value": fact.value,
                                "confidence": fact.confidence})
 
 

@@ -5,8 +5,10 @@
 * Placeholders are dropped whatever their confidence: a fact whose value is "未知", "不知道",
   "none", "null", "n/a", "unknown", a template slot such as "{city}" or empty; an event whose
   title is one; an emotion, topic or date phrase that is one becomes empty.
-* Subjects are normalized (``normalize_subject``); a subject that is the user's own name, or an
-  English role the segment names ("cat" when ``cat_name = Mochi``), becomes ``"user"`` / the name.
+* Subjects are normalized (``normalize_subject``); a subject that is the user's own name becomes
+  ``"user"``; a role ("猫", "my cat", "cat") whose name the segment or a known fact gives
+  (``cat_name = 豆豆``) becomes the name, and an unnamed role one word per role ("我妈" -> "妈妈").
+  The user's ``cat_age`` with the cat's name known is the cat's ``age``.
 * A liked value the user only ever says in a negation ("我不吃肉了", "I don't eat meat anymore")
   is not stored as a like.
 * With ``check_support`` (the LLM path: a model can invent, rules copy the user's words), a fact
@@ -16,8 +18,9 @@
   the user's text by character bigrams, numbers by value (3 == 三); a value in another script than
   the user's text (a translation) cannot be checked that way and is kept.
 * Dates: an event's ``date_phrase`` is resolved in code (``dates.find_date``) against the date of
-  the user message that says it, and that date wins over the model's; birthdays and anniversaries
-  are recurring (and only they), pointing at their next occurrence.
+  the message the event came from (``source_message`` when the extractor does not say), and that
+  date wins over the model's; birthdays and anniversaries are recurring (and only they), pointing
+  at their next occurrence.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from ...models import ChatMessage
 from ..similarity import normalize, overlap
 from .dates import cn_number, find_date, message_date, roll_forward_yearly
+from .roles import canonical_role, zh_role
 from .schema import USER, ExtractedEvent, ExtractedFact, ExtractionResult, normalize_subject
 
 RECURRING_TYPES = frozenset({"birthday", "anniversary"})
@@ -125,11 +129,13 @@ def _user_names(facts: Iterable[Any]) -> set[str]:
 
 
 def _role_names(facts: Iterable[Any]) -> dict[str, str]:
-    """``cat_name = Mochi`` -> {"cat": "Mochi"}: a subject said as the role becomes the name."""
+    """``cat_name = 豆豆`` -> {"cat": "豆豆"}: a subject said as the role ("猫", "my cat") becomes the
+    name; the last name given for a role wins (facts come oldest first)."""
     out = {}
     for f in facts:
         if getattr(f, "subject", USER) == USER and f.key.endswith("_name") and f.value:
-            out[f.key.removesuffix("_name").replace("_", " ").casefold()] = f.value
+            role = f.key.removesuffix("_name")
+            out[canonical_role(role) or role] = f.value
     return out
 
 
@@ -137,24 +143,60 @@ def _subject(raw: str, user_names: set[str], roles: dict[str, str]) -> str:
     s = normalize_subject(raw)
     if s == USER or normalize(s) in user_names:
         return USER
-    return roles.get(s.casefold(), s)
+    role = canonical_role(s)
+    if role is None or (s[:1].isupper() and not _OWNED.match(raw or "")):
+        return s  # "Buddy" the dog is a name, "my buddy" a role
+    if role in roles:
+        return roles[role]
+    return zh_role(role) if _CJK.search(s) else role.replace("_", " ")  # "我妈"/"妈妈": one subject
+
+
+_OWNED = re.compile(r"^\s*(?:my|our|the|user's|the user's)\s", re.I)
+
+
+def _split_role_key(fact: ExtractedFact, roles: dict[str, str]) -> ExtractedFact:
+    """The user's ``cat_age = 3`` with ``cat_name = 豆豆`` known is 豆豆's ``age``."""
+    if fact.subject != USER or fact.key.endswith("_name"):
+        return fact
+    for role, name in roles.items():
+        attr = fact.key[len(role) + 1:]
+        if fact.key.startswith(role + "_") and (attr in _OTHERS_ATTRS or attr.startswith(("favorite", "likes"))):
+            return fact.model_copy(update={"subject": name, "key": attr})
+    return fact
+
+
+# What a role-prefixed key may say of the other ("cat_age"); "pet_peeve" stays the user's.
+_OTHERS_ATTRS = frozenset({"age", "birthday", "breed", "species", "job", "city", "school", "hometown", "color",
+                           "weight", "allergy", "diet", "trait", "health", "dislikes"})
 
 
 # ---------------------------------------------------------------- dates
 
 
-def _reference_day(phrase: str, messages: Sequence[ChatMessage], now: datetime) -> date:
-    """The date of the (last) user message that says ``phrase``; the segment's day otherwise."""
-    for m in reversed(messages):
-        if m.role == "user" and phrase in m.content:
-            return message_date(m.timestamp, now)
-    return now.date()
+def source_message(ev: ExtractedEvent, phrase: str, messages: Sequence[ChatMessage]) -> ChatMessage | None:
+    """The user message an event's ``phrase`` was said in: of those that say it, the one that talks
+    most about the event (its title and summary), the first on a tie; None when none says it."""
+    said = [m for m in messages if m.role == "user" and phrase in m.content]
+    if len(said) <= 1:
+        return said[0] if said else None
+    about = f"{ev.title} {ev.summary}"
+    return max(said, key=lambda m: overlap(about, m.content))  # max keeps the first of equals
 
 
-def _resolve_dates(ev: ExtractedEvent, messages: Sequence[ChatMessage], now: datetime) -> ExtractedEvent:
+def _reference_day(phrase: str, ev: ExtractedEvent, messages: Sequence[ChatMessage], now: datetime,
+                   source: ChatMessage | None) -> date:
+    """The date of the message the event came from (``source``, when the extractor knows it and it
+    says ``phrase``), else of the user message that says ``phrase``; the segment's day otherwise."""
+    if source is None or phrase not in source.content:
+        source = source_message(ev, phrase, messages)
+    return message_date(source.timestamp, now) if source is not None else now.date()
+
+
+def _resolve_dates(ev: ExtractedEvent, messages: Sequence[ChatMessage], now: datetime,
+                   source: ChatMessage | None = None) -> ExtractedEvent:
     phrase = "" if is_placeholder(ev.date_phrase) else ev.date_phrase
     update: dict[str, Any] = {"date_phrase": phrase, "recurring": ev.type in RECURRING_TYPES}
-    if phrase and (found := find_date(phrase, _reference_day(phrase, messages, now))):
+    if phrase and (found := find_date(phrase, _reference_day(phrase, ev, messages, now, source))):
         update["date"] = found.value.isoformat()
     when = update.get("date", ev.date)
     if update["recurring"] and when:
@@ -166,12 +208,14 @@ def _resolve_dates(ev: ExtractedEvent, messages: Sequence[ChatMessage], now: dat
 
 
 def postprocess(result: ExtractionResult, messages: Sequence[ChatMessage], *, now: datetime,
-                known_facts: Sequence[Any] | None = None, check_support: bool = False) -> ExtractionResult:
-    """``result`` with the rules above applied; a new object, ``result`` is not changed."""
+                known_facts: Sequence[Any] | None = None, check_support: bool = False,
+                event_sources: Sequence[ChatMessage | None] | None = None) -> ExtractionResult:
+    """``result`` with the rules above applied; a new object, ``result`` is not changed.
+    ``event_sources``: the message each event came from, when the extractor knows it (rules do)."""
     texts = [m.content for m in messages if m.role == "user" and m.content.strip()]
     known = list(known_facts or [])
     user_names = _user_names([*result.facts, *known])
-    roles = _role_names([*result.facts, *known])
+    roles = _role_names([*known, *result.facts])
 
     facts: list[ExtractedFact] = []
     for f in result.facts:
@@ -181,17 +225,19 @@ def postprocess(result: ExtractionResult, messages: Sequence[ChatMessage], *, no
             continue
         if _POSITIVE.match(f.key) and only_negated(f.value, texts):
             continue
-        facts.append(f.model_copy(update={"subject": _subject(f.subject, user_names, roles)}))
+        facts.append(_split_role_key(f.model_copy(update={"subject": _subject(f.subject, user_names, roles)}),
+                                     roles))
 
     events: list[ExtractedEvent] = []
-    for ev in result.events:
+    sources = list(event_sources or [])
+    for i, ev in enumerate(result.events):
         if is_placeholder(ev.title):
             continue
         if check_support and not _event_supported(ev, texts):
             continue
         ev = ev.model_copy(update={"subject": _subject(ev.subject, user_names, roles),
                                    "emotion": "" if is_placeholder(ev.emotion) else ev.emotion})
-        events.append(_resolve_dates(ev, messages, now))
+        events.append(_resolve_dates(ev, messages, now, sources[i] if i < len(sources) else None))
 
     return result.model_copy(update={
         "facts": facts, "events": events,

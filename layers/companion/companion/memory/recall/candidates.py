@@ -5,7 +5,8 @@ the metadata keys stay in one place:
     from_fact(FactRecord, *, score=0.0, source="profile") -> RecalledMemory
         memory_id = fact_id, timestamp = since (when the current value was learned),
         importance = 5 + 5·confidence (facts carry no importance of their own),
-        metadata: fact_type, key, value, confidence, updated_at (recency of a fact),
+        metadata: fact_type, key (as stored: "豆豆:age" for an other's fact), subject, value, confidence,
+        updated_at (recency of a fact),
         search_text (content + zh/en words for the key's parts and type, for lexical scoring), and
         for a birthday-like key whose value parses as a date: event_date + recurring.
     from_event(EventRecord, *, score=0.0, source="events") -> RecalledMemory
@@ -69,7 +70,8 @@ def preferred_name(facts: Iterable[RecalledMemory]) -> str | None:
 
 def fact_search_text(fact: FactRecord) -> str:
     """Content plus the words of the key's parts and of its type (see fusion.score_by_overlap)."""
-    words = [KEY_WORDS[p] for p in fact.key.lower().split("_") if p in KEY_WORDS]
+    # The key without its subject ("豆豆:age" -> "age"); the subject's name is in the content.
+    words = [KEY_WORDS[p] for p in fact.base_key.lower().split("_") if p in KEY_WORDS]
     return " ".join([fact.content, *words, TYPE_WORDS.get(fact.type, "")]).strip()
 
 
@@ -77,10 +79,10 @@ def from_fact(fact: FactRecord, *, score: float = 0.0, source: str = "profile") 
     metadata: dict[str, object] = {
         "fact_type": fact.type, "key": fact.key, "value": fact.value,
         "confidence": fact.confidence, "updated_at": fact.updated_at,
-        "search_text": fact_search_text(fact),
+        "search_text": fact_search_text(fact), "subject": fact.subject,
     }
     # "birthday: 1995-03-15" is also a yearly date the companion may bring up.
-    if fact.key.endswith(_DATE_KEYS) and parse_event_date(fact.value) is not None:
+    if fact.base_key.endswith(_DATE_KEYS) and parse_event_date(fact.value) is not None:
         metadata.update(event_date=fact.value, recurring=True, title=fact.content)
     return RecalledMemory(memory_id=fact.fact_id, memory_type="profile", content=fact.content,
                           timestamp=fact.since, score=score,

@@ -8,9 +8,12 @@ Flow: rule-based decision (policy "intent" follows it, "always" searches every t
 all sources in parallel, each under its own timeout inside the total budget:
     knn        query embedding → OpenSearch k-NN            (embedding down → skipped)
     bm25       OpenSearch BM25 on the decision's keywords
+    dates      when the message names or implies a date ("on 4 December", "上周末"): the memories
+               about it or written on it, ordered by the keywords (``when``)
     store      DynamoDB facts/events/summaries (one Query; also feeds the upcoming-events hint)
 → RRF fusion of the ranked lists → neighbouring turns for the best turn hits (context) →
-ranking (relevance, recency, importance), dedupe, budget → the quoted prompt block.
+ranking (relevance, recency, importance), dedupe, budget → the chosen turns' windows widen into
+the tokens the budget has left (further turns of the same conversation) → the quoted prompt block.
 A source that fails or is late is reported in ``degraded`` and the others still count;
 recall itself never raises for a store failure (the chat turn must go on).
 
@@ -38,8 +41,9 @@ from .expansion import expand_english
 from .fusion import fuse, score_by_overlap
 from .intent import RecallDecision, decide, should_recall
 from .neighbours import TurnContext
-from .prompt_block import MAX_WINDOW_CHARS, render_memories, sanitize, upcoming_events_hint
+from .prompt_block import MAX_WINDOW_CHARS, render_line, render_memories, sanitize, upcoming_events_hint
 from .ranking import rank
+from .when import question_dates
 
 # Overlap (share of the query's bigrams) above which a DynamoDB item counts as relevant
 # when the decision did not ask for its kind; below it the item would only add noise.
@@ -78,6 +82,12 @@ class RecallConfig:
     memory_types: tuple[str, ...] | None  # None: every memory type
     max_derived: int | None  # summaries/events/facts in the final list (None: no cap)
     tz: tzinfo
+    # Levers without a setting of their own (on in the product; benchmarks turn them off to measure them):
+    date_search: bool = True  # a question naming a date also searches the memories about it
+    grow_windows: bool = True  # windows widen into the token budget the chosen memories leave
+    # How far they may widen, in multiples of ``neighbour_window`` turns each side (the turns are
+    # fetched with the neighbours, used only when budget is left; benchmarks/locomo_recall.py: reach).
+    grow_reach: int = 2
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> RecallConfig:
@@ -152,6 +162,10 @@ class MemoryRecaller:
                                                 f"{decision.query} {message}" if borrowed else message)
             keywords = expand_english(decision.query) if cfg.expand_query else decision.query
             jobs["bm25"] = lambda: index.bm25_search(user_id, character_id, keywords, cfg.bm25_k, cfg.memory_types)
+            dated = question_dates(message, now=self.clock(), tz=cfg.tz) if cfg.date_search else None
+            if dated is not None:
+                jobs["dates"] = lambda: index.date_search(user_id, character_id, dated.tokens, dated.ranges,
+                                                          keywords, cfg.bm25_k, cfg.memory_types)
         gathered = await self._gather(jobs, timeout_s=budget_s * cfg.source_share)
         degraded = list(gathered.degraded)
         if need and self.index is not None and self.embedder is None:
@@ -161,7 +175,7 @@ class MemoryRecaller:
         facts, events, summaries = self._store_memories(gathered.results.get("store"))
         lists: dict[str, list[RecalledMemory]] = {}
         if need:
-            for name in ("knn", "bm25"):
+            for name in ("knn", "bm25", "dates"):
                 if name in gathered.results:
                     lists[name] = gathered.results[name]
             store_lists = {"profile": facts, "events": events, "summaries": summaries}
@@ -170,9 +184,10 @@ class MemoryRecaller:
                     lists[name] = self._relevant(decision, name, items)
 
         fused = fuse(lists, k=cfg.fusion_k, weights=cfg.fusion_weights) if lists else []
+        windows: dict[str, tuple[RecalledMemory, list[RecalledMemory]]] = {}
         if fused and self.turn_context is not None:
             remaining = deadline - time.perf_counter()
-            fused, ok = await self._with_neighbours(user_id, character_id, fused,
+            fused, ok = await self._with_neighbours(user_id, character_id, fused, windows,
                                                     timeout_s=min(remaining, budget_s * cfg.neighbour_share))
             if not ok:
                 degraded.append("recall_neighbours")
@@ -185,12 +200,14 @@ class MemoryRecaller:
                       max_items=max_memories or cfg.max_memories, max_tokens=cfg.max_tokens,
                       language=language, tz=cfg.tz,
                       max_derived=cfg.max_derived) if fused else []
+        if cfg.grow_windows:
+            chosen = _grow_windows(chosen, windows, max_tokens=cfg.max_tokens, language=language, now=now, tz=cfg.tz)
 
         block = render_memories(chosen, language=language, now=now, tz=cfg.tz)
         hint = upcoming_events_hint(events + [f for f in facts if "event_date" in f.metadata],
                                     language=language, now=now, tz=cfg.tz, within_days=cfg.upcoming_days)
         block = "\n\n".join(part for part in (block, hint) if part)
-        sources = [name for name in ("knn", "bm25") if name in gathered.results]
+        sources = [name for name in ("knn", "bm25", "dates") if name in gathered.results]
         if "store" in gathered.results:
             sources.append("dynamodb")
         return RecallResult(memories=chosen, block=block, sources=sources, degraded=sorted(set(degraded)),
@@ -253,36 +270,37 @@ class MemoryRecaller:
         scored = score_by_overlap(decision.query, items)  # stable: newest first among equals
         return [m for m in scored if wanted or m.score >= RELEVANT_OVERLAP][:MAX_STORE_CANDIDATES]
 
-    async def _with_neighbours(self, user_id: str, character_id: str, fused: list[RecalledMemory], *,
+    async def _with_neighbours(self, user_id: str, character_id: str, fused: list[RecalledMemory],
+                               reach_out: dict[str, tuple[RecalledMemory, list[RecalledMemory]]], *,
                                timeout_s: float) -> tuple[list[RecalledMemory], bool]:
-        """Give the best turn hits their neighbouring turns; a hit already inside another's window goes."""
+        """Give the best turn hits their neighbouring turns; a hit already inside another's window goes.
+        ``reach_out`` receives each hit with the turns around it as far as a window may grow later
+        (``_grow_windows``: ``grow_reach`` times the window)."""
         assert self.turn_context is not None
         cfg = self.config
         top_turns = [m for m in fused if m.memory_type == "turn"][: cfg.neighbour_hits]
         if not top_turns or cfg.neighbour_window <= 0:
             return fused, True
+        reach = cfg.neighbour_window * (max(1, cfg.grow_reach) if cfg.grow_windows else 1)
         try:
-            windows = await asyncio.wait_for(asyncio.gather(*(
-                self.turn_context.neighbours(user_id, character_id, m, cfg.neighbour_window)
+            fetched = await asyncio.wait_for(asyncio.gather(*(
+                self.turn_context.neighbours(user_id, character_id, m, reach)
                 for m in top_turns)), timeout=max(timeout_s, 0.001))
         except Exception as exc:  # timeouts and store errors: keep the bare turns
             logger.warning("neighbouring turns unavailable", extra={"error": repr(exc)})
             return fused, False
         expanded: dict[str, RecalledMemory] = {}
         covered: set[str] = set()
-        for hit, window in zip(top_turns, windows, strict=True):
+        for hit, around in zip(top_turns, fetched, strict=True):
             if hit.memory_id in covered:
                 continue
+            seq = int(hit.metadata.get("seq") or 0)
+            # The configured window first; the wider reach is only for budget left over at the end.
+            window = [t for t in around or [hit] if abs(int(t.metadata.get("seq") or 0) - seq) <= cfg.neighbour_window]
             turns = _fit_window(hit, window or [hit], cfg.window_tokens, covered)
-            ids = [t.memory_id for t in turns]
-            covered.update(ids)
-            expanded[hit.memory_id] = hit.model_copy(update={
-                "content": _JOIN.join(_line(t) for t in turns) if len(turns) > 1 else hit.content,
-                "timestamp": max(t.timestamp for t in turns),
-                "metadata": {**hit.metadata, "turn_ids": ids,
-                             "msg_ids": [str(t.metadata.get("msg_id", "")) for t in turns],
-                             "neighbours": len(turns) - 1},
-            })
+            covered.update(t.memory_id for t in turns)
+            expanded[hit.memory_id] = _windowed(hit, turns)
+            reach_out[hit.memory_id] = (hit, around or [hit])
         out = []
         for mem in fused:
             if mem.memory_id in expanded:
@@ -290,6 +308,56 @@ class MemoryRecaller:
             elif mem.memory_id not in covered:
                 out.append(mem)
         return out, True
+
+
+def _windowed(hit: RecalledMemory, turns: list[RecalledMemory]) -> RecalledMemory:
+    """``hit`` shown with ``turns`` (itself among them, in order): one memory carrying all their ids."""
+    ids = [t.memory_id for t in turns]
+    return hit.model_copy(update={
+        "content": _JOIN.join(_line(t) for t in turns) if len(turns) > 1 else hit.content,
+        "timestamp": max(t.timestamp for t in turns),
+        "metadata": {**hit.metadata, "turn_ids": ids,
+                     "msg_ids": [str(t.metadata.get("msg_id", "")) for t in turns],
+                     "neighbours": len(turns) - 1},
+    })
+
+
+def _shown_ids(memory: RecalledMemory) -> list[str]:
+    return [str(x) for x in memory.metadata.get("turn_ids") or [memory.memory_id]]
+
+
+def _grow_windows(chosen: list[RecalledMemory], windows: Mapping[str, tuple[RecalledMemory, list[RecalledMemory]]],
+                  *, max_tokens: int, language: str, now: float, tz: tzinfo) -> list[RecalledMemory]:
+    """Spend the token budget the chosen memories leave unused on their windows: each window, best
+    first, may take an equal share of what is left (a share it cannot use passes on), never a turn
+    another chosen memory shows. The memories and their order stay; only windows widen."""
+    def cost(m: RecalledMemory) -> int:
+        return estimate_tokens(render_line(m, language=language, now=now, tz=tz))
+
+    room = max_tokens - sum(cost(m) for m in chosen)
+    growable = [i for i, m in enumerate(chosen) if m.memory_id in windows]
+    if room <= 0 or not growable:
+        return chosen
+    out = list(chosen)
+    for n, i in enumerate(growable):
+        share = room // (len(growable) - n)
+        if share <= 0:
+            continue
+        current = out[i]
+        hit, around = windows[current.memory_id]
+        taken = {t for j, m in enumerate(out) if j != i for t in _shown_ids(m)}
+        shown = estimate_tokens(str(current.content)) if len(_shown_ids(current)) > 1 else estimate_tokens(_line(hit))
+        turns = _fit_window(hit, around, shown + share, taken)
+        if len(turns) <= len(_shown_ids(current)):
+            continue
+        grown = _windowed(hit, turns).model_copy(update={"score": current.score, "metadata": {
+            **_windowed(hit, turns).metadata, **{k: v for k, v in current.metadata.items()
+                                                 if k not in ("turn_ids", "msg_ids", "neighbours")}}})
+        extra = cost(grown) - cost(current)
+        if extra <= room:
+            out[i] = grown
+            room -= extra
+    return out
 
 
 def _spread(candidates: list[RecalledMemory]) -> list[RecalledMemory]:
