@@ -39,7 +39,11 @@ def resolve_api_key(spec: ModelSpec) -> str:
     return key
 
 
-def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | None = None) -> LLMProvider:
+def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | None = None,
+                   read_timeout_s: float = 120.0) -> LLMProvider:
+    """``read_timeout_s``: the longest wait for the model's bytes, unless the spec sets its own
+    (``extra_body.timeout_s``); the chain passes at least its complete timeout, so a slow model's
+    whole answer (no bytes until it is done) is not cut before the chain's own limit."""
     if spec.provider == "offline":
         return OfflineProvider(spec.name)
     if spec.provider == "bedrock":
@@ -47,12 +51,12 @@ def build_provider(spec: ModelSpec, http_client: Any = None, *, region: str | No
         from .bedrock import BedrockProvider
 
         # One attempt: the chain's failover is the retry, and a stream cannot be resumed.
-        return BedrockProvider(spec, aws.bedrock_runtime(region, read_timeout=120.0, max_attempts=1))
+        return BedrockProvider(spec, aws.bedrock_runtime(region, read_timeout=read_timeout_s, max_attempts=1))
     from .openai_compat import OpenAICompatProvider
 
     if not spec.base_url:
         raise ValueError(f"model {spec.name!r}: provider 'openai' needs base_url")
-    provider = OpenAICompatProvider(spec, resolve_api_key(spec), client=http_client)
+    provider = OpenAICompatProvider(spec, resolve_api_key(spec), client=http_client, read_timeout_s=read_timeout_s)
     provider.warm()
     return provider
 
@@ -66,8 +70,9 @@ def build_chain(settings: Settings, breaker_store: BreakerStateStore | None = No
     shared one, e.g. Redis behind an in-process fallback); without one it is in-process only.
     """
     specs = settings.llm_chain if specs is None else specs
-    providers = ([build_provider(spec, http_client, region=settings.aws_region) for spec in specs]
-                 or [OfflineProvider()])
+    read_timeout_s = max(120.0, settings.llm_complete_timeout_s)
+    providers = ([build_provider(spec, http_client, region=settings.aws_region, read_timeout_s=read_timeout_s)
+                  for spec in specs] or [OfflineProvider()])
     log.info("llm chain: %s", [p.name for p in providers])
     return LLMChain(providers, breaker_store or InMemoryBreakerStore(),
                     first_token_timeout_s=settings.llm_first_token_timeout_s,

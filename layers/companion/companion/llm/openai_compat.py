@@ -48,7 +48,7 @@ class OpenAICompatProvider(LLMProvider):
     """
 
     def __init__(self, spec: ModelSpec, api_key: str, client: httpx.AsyncClient | None = None,
-                 *, json_mode: JsonMode | None = None) -> None:
+                 *, json_mode: JsonMode | None = None, read_timeout_s: float = 120.0) -> None:
         self.spec = spec
         self.name = spec.name
         self.model = spec.model or spec.name
@@ -56,7 +56,7 @@ class OpenAICompatProvider(LLMProvider):
         self._api_key = api_key
         extra = dict(spec.extra_body)
         self.json_mode: JsonMode = json_mode or extra.get("json_mode") or "json_schema"
-        self._timeout_s = float(extra.get("timeout_s", 120.0))
+        self.read_timeout_s = float(extra.get("timeout_s", read_timeout_s))
         self._connect_timeout_s = float(extra.get("connect_timeout_s", 5.0))
         self._extra_body = {k: v for k, v in extra.items() if k not in _ADAPTER_KEYS}
         self._client = client
@@ -69,7 +69,8 @@ class OpenAICompatProvider(LLMProvider):
             # A full pool fails within the connect timeout, as a model that cannot be reached: the turn
             # fails over instead of waiting behind other users' streams for the whole read timeout.
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout_s, connect=self._connect_timeout_s, pool=self._connect_timeout_s),
+                timeout=httpx.Timeout(self.read_timeout_s, connect=self._connect_timeout_s,
+                                      pool=self._connect_timeout_s),
                 limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
                 verify=_ssl_context(),
             )
