@@ -105,6 +105,7 @@ def _facts(http: httpx.Client, api_port: int, token: str) -> str:
     return resp.text
 
 
+@pytest.mark.timeout(300)  # three starts of the whole stack, each warming every chat worker
 def test_the_stack_keeps_the_users_data_through_a_second_start_signals_and_a_crash(tmp_path: Path,
                                                                                    reaper: set[int]) -> None:
     """Items 12-15 of issue 9 in one life of a data dir (three starts, to keep the suite short)."""
