@@ -11,6 +11,10 @@
   records of the batch are handed back untouched, so a batch of long tasks never hits the
   function timeout (which would fail every task of the batch, other users' too).
 * Each record's body is parsed into a ``MemoryTask`` once and that object is passed down.
+* Before the first record, the turns of every task of the batch are embedded together
+  (``MemoryGenerator.prefetch``: one call for a batch of short tasks, a few for long ones, and
+  only while the first task would keep twice its time reserve); each task then embeds only
+  what is left (its summary, events and facts, and any turn the prefetch did not reach).
 * Async work runs on the environment's one event loop (``companion.lambda_runtime``).
 * Logs carry ids, counts and timings only, never message contents.
 """
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -61,6 +66,7 @@ class _Runtime:
             return self.loop.run(self.worker.generator.process(task, attempt=attempt)).as_dict()
 
         self.process_task = process_task
+        self.parsed: dict[str, MemoryTask] = {}  # the current batch's tasks by message id
 
 
 _runtime: _Runtime | None = None
@@ -90,9 +96,21 @@ def _remaining_ms(context: Any) -> float | None:
     return float(get()) if callable(get) else None
 
 
+def _batch_tasks(event: dict[str, Any]) -> dict[str, MemoryTask]:
+    """The batch's tasks by message id (a body that does not parse is left to its record to fail)."""
+    tasks = {}
+    for record in event.get("Records", []):
+        try:
+            tasks[record["messageId"]] = MemoryTask.model_validate_json(record["body"])
+        except (KeyError, ValueError):
+            continue
+    return tasks
+
+
 def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
     rt = runtime()
-    task = MemoryTask.model_validate_json(record.body)  # a poison body fails here, then goes to the DLQ
+    # A poison body fails here, then goes to the DLQ.
+    task = rt.parsed.get(record.message_id) or MemoryTask.model_validate_json(record.body)
     remaining = _remaining_ms(lambda_context)
     if remaining is not None and remaining < rt.settings.memory_task_time_reserve_ms:
         # Started now, the task could be cut by the function timeout, and a timeout fails the whole
@@ -120,8 +138,20 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     rt = runtime()
     rt.idempotency.register_lambda_context(context)
-    response = process_partial_response(event=event, record_handler=record_handler, processor=rt.processor,
-                                         context=context)
+    rt.parsed = _batch_tasks(event)
+    try:
+        # The batch's turns first, while the first task keeps twice its reserve: a prefetch that ate the
+        # budget would defer every task of the batch, and the batch would come back to the same end.
+        remaining = _remaining_ms(context)
+        started = time.monotonic()
+        rt.loop.run(rt.worker.generator.prefetch(
+            list(rt.parsed.values()), keep_s=2 * rt.settings.memory_task_time_reserve_ms / 1000,
+            time_left=None if remaining is None else lambda: remaining / 1000 - (time.monotonic() - started)))
+        response = process_partial_response(event=event, record_handler=record_handler, processor=rt.processor,
+                                             context=context)
+    finally:
+        rt.parsed = {}
+        rt.worker.generator.forget_prefetched()
     failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     telemetry.count("MemoryBatchRecords", len(event.get("Records", [])))
     telemetry.count("MemoryBatchFailures", len(failures))

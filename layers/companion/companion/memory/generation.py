@@ -10,9 +10,13 @@ Steps (seed 002 §3, ARCHITECTURE "Long-term memory generation"):
 2. extract with ONE LLM call (strict JSON schema, at most one repair), or the rule-based
    extractor when the chain is the offline model only;
 3. merge facts (by key, history kept) and events (near-duplicates merge), build the summary;
-4. embed every raw turn (read after the turn before it) + the summary + changed events/facts
-   in ONE batch, each document's embedding input bounded (``bounded_embedding_text``); a task
-   over the size limits is rejected before any of this, with its reason in the task table;
+4. embed every raw turn (read after the turn before it) + the summary + changed events/facts,
+   each document's embedding input bounded (``bounded_embedding_text``); a task over the size
+   limits is rejected before any of this, with its reason in the task table. A batch's turns
+   need neither the model nor the merge, so ``prefetch(tasks)`` embeds the turns of every task
+   of an SQS batch together (one call for short tasks) before the first task starts; each task
+   then embeds only what it has left (its summary, events and facts, which depend on the merge
+   of the task before it in the same message group) in one call of its own;
 5. write: OpenSearch (bulk upsert) and the S3 archive, then the DynamoDB records last. The
    archive is a backup: when S3 fails the memory is still written, the task is marked
    ``degraded: ["archive"]`` and the ``Degraded.Archive`` metric counts it.
@@ -51,13 +55,16 @@ from ..ports import (
     Telemetry,
 )
 from .archive import archive_document, segment_start
-from .documents import bounded_embedding_text, task_documents
+from .documents import bounded_embedding_text, task_documents, turn_documents
 from .extraction import ExtractionOutcome, extract, extract_with_rules
 from .merge import build_summary, merge_events, merge_facts
 
 log = logging.getLogger(__name__)
 
 Extractor = Callable[..., Awaitable[ExtractionOutcome]]  # (messages, *, now, known_facts) -> outcome
+# Characters of turn text after which a prefetch call is closed (at a task's end): a batch of short
+# tasks in one call, long ones in a few, so the invocation's clock is read between calls.
+PREFETCH_CALL_CHARS = 16_000
 
 
 def extractor_for(chain: Completer, *, max_tokens: int = 2048, max_turn_chars: int = 4000,
@@ -147,6 +154,49 @@ class MemoryGenerator:
         self._embed_max_chars = embed_max_chars
         self._task_max_chars = task_max_chars
         self._task_max_messages = task_max_messages
+        # What ``prefetch`` prepared for the current batch (loaded segments, vectors by embedded text);
+        # emptied by the next prefetch or ``forget_prefetched``, so it never outlives a batch.
+        self._loaded: dict[str, MemoryTask] = {}
+        self._vectors: dict[str, list[float]] = {}
+
+    async def prefetch(self, tasks: Sequence[MemoryTask], *, time_left: Callable[[], float | None] | None = None,
+                       keep_s: float = 0.0) -> int:
+        """Load the segments of ``tasks`` and embed all their turns, in task order, whole tasks per call,
+        a call closed at ``PREFETCH_CALL_CHARS``; returns the number of texts embedded. Before each call, stops while
+        ``time_left()`` (seconds of the invocation) is under ``keep_s``: the tasks must keep the time
+        to run, and a task not prefetched embeds its own turns. Nothing is written: a task ``process``
+        never reaches (another record's failure in its group) only cost its share. Best effort: on
+        any failure the tasks embed their own turns, and fail on their own."""
+        self.forget_prefetched()
+        if self._embedder is None or not tasks:
+            return 0
+        try:
+            loaded = await asyncio.gather(*(self._segments.load_segment(t) for t in tasks))
+            seen: set[str] = set()  # a text repeated in the batch is embedded once
+            per_task: list[list[str]] = []
+            for task in loaded:
+                self._loaded[task.task_id] = task
+                messages = _turn_messages(task)
+                if not messages or task_size_error(messages, max_chars=self._task_max_chars,
+                                                   max_messages=self._task_max_messages):
+                    continue
+                texts = [bounded_embedding_text(d, self._embed_max_chars) for d in turn_documents(task, messages)]
+                per_task.append([t for t in dict.fromkeys(texts) if t not in seen])
+                seen.update(texts)
+            for call in _calls(per_task, PREFETCH_CALL_CHARS):
+                left = time_left() if time_left is not None else None
+                if left is not None and left < keep_s:
+                    break
+                self._vectors.update(zip(call, await self._embedder.embed_passages(call), strict=True))
+            return len(self._vectors)
+        except Exception as exc:
+            log.warning("memory batch prefetch failed: each task embeds its own turns",
+                        extra={"tasks": len(tasks), "error": type(exc).__name__})
+            self.forget_prefetched()
+            return 0
+
+    def forget_prefetched(self) -> None:
+        self._loaded, self._vectors = {}, {}
 
     async def process(self, task: MemoryTask, *, attempt: int = 1) -> GenerationReport:
         retries = max(0, attempt - 1)
@@ -186,9 +236,9 @@ class MemoryGenerator:
     async def _process(self, task: MemoryTask) -> GenerationReport:
         timer = _Timer()
         # ---- everything that can fail before anything is written
-        task = await self._segments.load_segment(task)
-        messages = sorted((m for m in task.messages if m.role in ("user", "assistant") and m.content.strip()),
-                          key=lambda m: (m.seq, m.timestamp))
+        loaded = self._loaded.pop(task.task_id, None)
+        task = loaded if loaded is not None else await self._segments.load_segment(task)
+        messages = _turn_messages(task)
         if not messages:
             return GenerationReport(task_id=task.task_id, status="empty")
         too_large = task_size_error(messages, max_chars=self._task_max_chars, max_messages=self._task_max_messages)
@@ -208,8 +258,7 @@ class MemoryGenerator:
         summary = build_summary(task, result, messages=messages) if result.summary.strip() else None
         docs = task_documents(task, messages, changed_facts, changed_events, summary)
         if self._embedder is not None:
-            vectors = await self._embedder.embed_passages(  # ONE batch, each text bounded
-                [bounded_embedding_text(d, self._embed_max_chars) for d in docs])
+            vectors = await self._embed([bounded_embedding_text(d, self._embed_max_chars) for d in docs])
             for doc, vec in zip(docs, vectors, strict=True):
                 doc.embedding = vec
         timer.lap("embed")
@@ -232,6 +281,13 @@ class MemoryGenerator:
             degraded=[] if archived else ["archive"], timings_ms=timer.marks)
 
     # ------------------------------------------------------------------ helpers
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        """The vectors of ``texts``: the batch's prefetched ones, the rest (unique) in ONE call."""
+        assert self._embedder is not None
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = dict(zip(missing, await self._embedder.embed_passages(missing), strict=True)) if missing else {}
+        return [fresh[t] if t in fresh else self._vectors[t] for t in texts]
 
     async def _put_archive(self, task: MemoryTask, key: str, document: dict[str, Any]) -> bool:
         """The S3 copy is a backup (seed 002 §6: archive down → skip it, memory still written):
@@ -259,3 +315,23 @@ class MemoryGenerator:
     def _count(self, name: str, value: float = 1) -> None:
         if self._telemetry:
             self._telemetry.count(name, value)
+
+
+def _calls(per_task: list[list[str]], max_chars: int) -> list[list[str]]:
+    """The tasks' texts in order, whole tasks per call, a call closed once it holds ``max_chars``
+    characters (a task's turns are never split, so each is embedded in one call)."""
+    calls: list[list[str]] = [[]]
+    size = 0
+    for texts in per_task:
+        if size >= max_chars:
+            calls.append([])
+            size = 0
+        calls[-1].extend(texts)
+        size += sum(len(t) for t in texts)
+    return [c for c in calls if c]
+
+
+def _turn_messages(task: MemoryTask) -> list[ChatMessage]:
+    """The task's turns to remember, in message-log order (blank and system messages left out)."""
+    return sorted((m for m in task.messages if m.role in ("user", "assistant") and m.content.strip()),
+                  key=lambda m: (m.seq, m.timestamp))
