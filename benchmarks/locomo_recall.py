@@ -232,7 +232,7 @@ for _p in (str(ROOT / "layers" / "companion"), str(ROOT)):
 from companion.adapters.opensearch_index import OpenSearchMemoryIndex  # noqa: E402
 from companion.config import Settings  # noqa: E402
 from companion.llm.factory import build_chain  # noqa: E402
-from companion.memory.documents import MemoryDoc, bounded_embedding_text, with_previous_turn  # noqa: E402
+from companion.memory.documents import MemoryDoc, bounded_embedding_text, turn_id_at, with_previous_turn  # noqa: E402
 from companion.memory.generation import MemoryGenerator, extractor_for  # noqa: E402
 from companion.memory.recall.neighbours import IndexTurnContext  # noqa: E402
 from companion.memory.recall.prompt_block import render_line  # noqa: E402
@@ -383,8 +383,10 @@ def sessions_of(conv: dict[str, Any]) -> list[tuple[int, datetime, list[dict[str
     return sorted(out, key=lambda x: x[0])
 
 
-async def ingest(sample: dict[str, Any], generator: MemoryGenerator, *, with_date: bool) -> float:
-    """All sessions of one conversation through the worker; returns the last session's time."""
+async def ingest(sample: dict[str, Any], generator: MemoryGenerator, *, with_date: bool,
+                 dia_of: dict[str, str] | None = None) -> float:
+    """All sessions of one conversation through the worker; returns the last session's time.
+    ``dia_of`` gets each turn document's id -> its dia id (what a memory's ``source_turn_ids`` name)."""
     conv = sample["conversation"]
     user_id = f"locomo-{sample['sample_id']}"
     speaker_a = conv["speaker_a"]
@@ -396,6 +398,8 @@ async def ingest(sample: dict[str, Any], generator: MemoryGenerator, *, with_dat
             seq += 1
             ts = when.timestamp() + i * 30
             role = "user" if turn["speaker"] == speaker_a else "assistant"
+            if dia_of is not None:
+                dia_of[turn_id_at(user_id, CHARACTER, seq)] = turn["dia_id"]
             messages.append(ChatMessage(msg_id=turn["dia_id"], role=role, content=turn_text(turn, when, with_date),
                                         timestamp=ts, seq=seq, session_id=f"S{n}"))
         last = max(last, messages[-1].timestamp if messages else when.timestamp())
@@ -435,6 +439,9 @@ class Variant:
     window_tokens: int | None = None  # size of a turn's window in tokens (None: the product's, from its budget)
     settings: dict[str, Any] = field(default_factory=dict)  # product variants: Settings values changed
     recall: dict[str, Any] = field(default_factory=dict)  # product variants: RecallConfig values changed
+    # A summary/event/fact is credited with the turns it was taken from (``source_turn_ids``) besides
+    # the turns its window shows; False: the window only (before derived memories had sources).
+    credit_sources: bool = True
 
 
 NAIVE = (1.0, 0.0, 0.0)  # relevance only, as the README's reference retrievers
@@ -442,6 +449,9 @@ VARIANTS = {
     "product": Variant("product", "the product's defaults (Settings): R@5 of what the prompt gets (its memories "
                        "within its token budget, all memory types), R@10 of 10 memories in twice the tokens",
                        product=True, turns_only=False),
+    "product_window": Variant("product_window", "product, a memory credited only with the turns its window "
+                              "shows (summaries, events and facts score 0 even when taken from an evidence turn)",
+                              product=True, turns_only=False, credit_sources=False),
     "product_turns": Variant("product_turns", "product, raw turns only (no summaries, events or facts: they carry "
                              "no turn ids, so they cannot score)", product=True),
     **{f"product_derived{n}": Variant(f"product_derived{n}", f"product, RECALL_MAX_DERIVED={n}: at most {n} "
@@ -521,11 +531,17 @@ def evidence_of(q: dict[str, Any]) -> set[str]:
     return out
 
 
-def carried_ids(m: RecalledMemory) -> list[str]:
+def carried_ids(m: RecalledMemory, dia_of: dict[str, str] | None = None) -> list[str]:
+    """The dia ids a memory carries: the turns its window shows, and (with ``dia_of``) the turns a
+    summary, event or fact was taken from (``source_turn_ids``, turn document ids)."""
     if m.metadata.get("msg_ids"):
-        return [str(x) for x in m.metadata["msg_ids"]]
-    mid = m.metadata.get("msg_id")
-    return [str(mid)] if mid else []
+        ids = [str(x) for x in m.metadata["msg_ids"]]
+    else:
+        mid = m.metadata.get("msg_id")
+        ids = [str(mid)] if mid else []
+    if dia_of is not None:
+        ids += [dia_of[t] for t in m.metadata.get("source_turn_ids") or () if t in dia_of]
+    return ids
 
 
 def pct(values: list[float], p: float) -> float:
@@ -578,6 +594,7 @@ def variant_config(v: Variant) -> RecallConfig:
 class Ingested:
     records: MemoryRecords
     last_ts: dict[str, float]
+    dia_of: dict[str, str]
 
 
 async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder: CachedEmbedder,
@@ -592,11 +609,13 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
         generator = MemoryGenerator(segments=InlineSegments(), records=records, index=writer, archive=NullArchive(),
                                     embedder=embedder if v.turn_context else None, embed_max_chars=max_chars,
                                     extractor=extractor_for(build_chain(Settings(llm_chain=[]))), refresh_index=True)
-        last_ts = {s["sample_id"]: await ingest(s, generator, with_date=v.with_date) for s in data}
+        dia_of: dict[str, str] = {}
+        last_ts = {s["sample_id"]: await ingest(s, generator, with_date=v.with_date, dia_of=dia_of) for s in data}
         embedder.save()
-        indexed[index_name] = Ingested(records, last_ts)
+        indexed[index_name] = Ingested(records, last_ts, dia_of)
         print(f"  indexed {index_name} in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
     records, last_ts = indexed[index_name].records, indexed[index_name].last_ts
+    credit = indexed[index_name].dia_of if v.credit_sources else None
 
     search_index: Any = index if v.search == "both" else NoSearch(index, "bm25" if v.search == "knn" else "knn")
     prompt_config, ten_config = (product_configs(v.turns_only, v.settings, v.recall) if v.product
@@ -633,7 +652,7 @@ async def run_variant(v: Variant, data: list[dict[str, Any]], url: str, embedder
                 ten = await ten_recaller.recall(user_id, CHARACTER, q["question"], language="en")
                 tops = {5: res.memories, 10: ten.memories}
             for k, top in tops.items():
-                got = {d for m in top for d in carried_ids(m)}
+                got = {d for m in top for d in carried_ids(m, credit)}
                 stats[f"r@{k}"].append(len(evidence & got) / len(evidence))
                 stats[f"tok@{k}"].append(sum(estimate_tokens(render_line(m, language="en", now=now)) for m in top))
                 stats[f"n@{k}"].append(len(top))

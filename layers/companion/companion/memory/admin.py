@@ -118,6 +118,7 @@ class MemoryAdmin:
             history = [*record.history, old]
             record = record.model_copy(update={"value": changes["value"], "confidence": 1.0, "since": now,
                                                "updated_at": now, "source_task_id": USER_EDIT,
+                                               "source_turn_ids": [],  # the person said it here, not a turn
                                                "history": history[-MAX_HISTORY:]})
         else:
             record = record.model_copy(update={**changes, **({"updated_at": now} if isinstance(record, EventRecord)

@@ -168,7 +168,7 @@ def fact_document(fact: FactRecord, *, session_id: str = "") -> MemoryDoc:
                      memory_type="profile", content=fact.content, timestamp=fact.updated_at,
                      importance=PROFILE_IMPORTANCE, session_id=session_id,
                      metadata={"fact_type": fact.type, "key": fact.key, "subject": fact.subject, "value": fact.value,
-                               "confidence": fact.confidence})
+                               "confidence": fact.confidence, "source_turn_ids": list(fact.source_turn_ids)})
 
 
 def event_document(event: EventRecord, *, session_id: str = "") -> MemoryDoc:
@@ -176,7 +176,8 @@ def event_document(event: EventRecord, *, session_id: str = "") -> MemoryDoc:
                      memory_type="event", content=event.content, timestamp=event.updated_at,
                      importance=float(event.importance), session_id=session_id,
                      metadata={"event_type": event.type, "title": event.title, "event_date": event.date,
-                               "recurring": event.recurring, "emotion": event.emotion})
+                               "recurring": event.recurring, "emotion": event.emotion,
+                               "source_turn_ids": list(event.source_turn_ids)})
 
 
 def summary_document(summary: SummaryRecord) -> MemoryDoc:
@@ -184,11 +185,13 @@ def summary_document(summary: SummaryRecord) -> MemoryDoc:
                      memory_type="summary", content=summary.content, timestamp=summary.end_ts,
                      importance=SUMMARY_IMPORTANCE, session_id=summary.session_id,
                      metadata={"topics": summary.topics, "emotion": summary.emotion, "from_seq": summary.from_seq,
-                               "to_seq": summary.to_seq, "task_id": summary.task_id})
+                               "to_seq": summary.to_seq, "task_id": summary.task_id,
+                               "source_turn_ids": list(summary.source_turn_ids)})
 
 
 def record_document(record: MemoryRecord, *, session_id: str = "") -> MemoryDoc:
-    """The document of one stored record (``session_id``: the session a fact or event came up in)."""
+    """The document of one stored record (``session_id``: the session a fact or event came up in).
+    Its metadata's ``source_turn_ids`` name the turns the record was taken from."""
     if isinstance(record, FactRecord):
         return fact_document(record, session_id=session_id)
     if isinstance(record, EventRecord):

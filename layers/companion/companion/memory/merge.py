@@ -25,6 +25,10 @@ Subjects: facts and events about different subjects (the user, 豆豆 the cat, t
 mother) never merge: a fact's slot is (type, ``slot_key(key, subject)``), and an event only
 matches an event of the same subject, so the cat's birthday never becomes the user's.
 
+Sources (``source_turn_ids``): a new record's are the turns its extraction came from; a value
+said again adds its turns (the newest MAX_SOURCE_TURNS kept), a changed value has only the new
+ones, a restated event adds its turns to the event's. A summary's are its extraction's.
+
 A merged event takes only what the new mention says: its summary, emotion and date phrase
 replace the stored ones only when the new mention has them, so a segment that merely names
 the event again does not blank or rewrite what an earlier segment said about it.
@@ -36,10 +40,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 from ..models import ChatMessage, MemoryTask
+from .documents import turn_id_at
 from .extraction.dates import roll_forward_yearly
 from .extraction.schema import USER, ExtractedEvent, ExtractedFact, ExtractionResult
 from .records import (
     MAX_HISTORY,
+    MAX_SOURCE_TURNS,
     MAX_TASK_IDS,
     EventRecord,
     FactRecord,
@@ -61,6 +67,17 @@ def title_similarity(a: str, b: str) -> float:
     return jaccard(x, y) if x and y else 0.0
 
 
+def turn_ids(user_id: str, character_id: str, seqs: Sequence[int]) -> list[str]:
+    """The turn document ids of the message positions ``seqs`` (positions 0 and below have none)."""
+    return [turn_id_at(user_id, character_id, s) for s in dict.fromkeys(seqs) if s > 0]
+
+
+def _newest(old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """``old`` then ``new``, each id once at its latest place, the newest MAX_SOURCE_TURNS kept."""
+    merged = [i for i in old if i not in new] + list(dict.fromkeys(new))
+    return merged[-MAX_SOURCE_TURNS:]
+
+
 def _remember(ids: list[str], task_id: str) -> list[str]:
     return [*ids, task_id][-MAX_TASK_IDS:] if task_id not in ids else list(ids)
 
@@ -74,11 +91,12 @@ def merge_fact(existing: FactRecord | None, new: ExtractedFact, *, task_id: str,
 
     ``user_id``/``character_id`` are needed to create a record (``existing`` None).
     """
+    sources = turn_ids(user_id, character_id, new.source_seqs)
     if existing is None:
         return FactRecord(user_id=user_id, character_id=character_id, type=new.type,
                           key=slot_key(new.key, new.subject), subject=new.subject, value=new.value,
                           confidence=new.confidence, since=now, updated_at=now, source_task_id=task_id,
-                          task_ids=[task_id])
+                          task_ids=[task_id], source_turn_ids=_newest([], sources))
     if not _same_subject(existing.subject, new.subject) or existing.base_key != new.key:
         raise ValueError(f"fact {new.subject}/{new.key} cannot merge into {existing.subject}/{existing.base_key}")
     if task_id in existing.task_ids or task_id == existing.source_task_id:
@@ -88,7 +106,8 @@ def merge_fact(existing: FactRecord | None, new: ExtractedFact, *, task_id: str,
     if normalize(existing.value) == normalize(new.value):
         return existing.model_copy(update={
             "confidence": max(existing.confidence, new.confidence), "updated_at": now,
-            "source_task_id": task_id, "task_ids": _remember(existing.task_ids, task_id)}, deep=True)
+            "source_task_id": task_id, "task_ids": _remember(existing.task_ids, task_id),
+            "source_turn_ids": _newest(existing.source_turn_ids, sources)}, deep=True)
     if new.confidence < SUPERSEDE_CONFIDENCE and new.confidence < existing.confidence - SUPERSEDE_MARGIN:
         return None  # a weak contradiction does not overwrite a confident value
     old = FactVersion(value=existing.value, confidence=existing.confidence, from_ts=existing.since,
@@ -96,7 +115,7 @@ def merge_fact(existing: FactRecord | None, new: ExtractedFact, *, task_id: str,
     return existing.model_copy(update={
         "value": new.value, "confidence": new.confidence, "since": now, "updated_at": now,
         "source_task_id": task_id, "history": [*existing.history, old][-MAX_HISTORY:],
-        "task_ids": _remember(existing.task_ids, task_id)}, deep=True)
+        "task_ids": _remember(existing.task_ids, task_id), "source_turn_ids": _newest([], sources)}, deep=True)
 
 
 def merge_facts(existing: Mapping[tuple[str, str], FactRecord], new: Sequence[ExtractedFact], *, task_id: str,
@@ -180,7 +199,8 @@ def merge_events(existing: Sequence[EventRecord], new: Sequence[ExtractedEvent],
                               title=ev.title, summary=ev.summary, date=ev.date, recurring=ev.recurring,
                               emotion=ev.emotion, importance=ev.importance, created_at=now, updated_at=now,
                               mentions=1, source_task_ids=[task_id], subject=ev.subject,
-                              date_phrase=ev.date_phrase)
+                              date_phrase=ev.date_phrase,
+                              source_turn_ids=_newest([], turn_ids(user_id, character_id, ev.source_seqs)))
             pool.append(rec)
             taken_ids.add(eid)
             changed[eid] = rec
@@ -198,6 +218,7 @@ def merge_events(existing: Sequence[EventRecord], new: Sequence[ExtractedEvent],
             "updated_at": max(now, match.updated_at),
             "mentions": match.mentions + (0 if task_id in match.source_task_ids else 1),
             "source_task_ids": _remember(match.source_task_ids, task_id),
+            "source_turn_ids": _newest(match.source_turn_ids, turn_ids(user_id, character_id, ev.source_seqs)),
         }, deep=True)
         pool[pool.index(match)] = merged
         changed[merged.event_id] = merged
@@ -220,4 +241,5 @@ def build_summary(task: MemoryTask, result: ExtractionResult, *,
                          character_id=task.character_id, session_id=task.session_id, task_id=task.task_id,
                          summary=result.summary, topics=list(result.topics), emotion=result.emotion,
                          from_seq=task.from_seq, to_seq=task.to_seq, message_count=len(msgs),
-                         created_at=task.created_at, start_ts=min(stamps), end_ts=max(stamps))
+                         created_at=task.created_at, start_ts=min(stamps), end_ts=max(stamps),
+                         source_turn_ids=turn_ids(task.user_id, task.character_id, result.summary_source_seqs))

@@ -14,6 +14,11 @@ name in ``subject`` (``"user"`` otherwise, the default, so records stored before
 read as the user's). Such a fact's ``key`` is qualified, ``"豆豆:age"`` (``slot_key``), so it has its
 own storage slot and id and can never overwrite the user's ``age``; the user's own keys, and so
 their fact ids, are unchanged.
+
+``source_turn_ids`` are the ids of the turn documents (``documents.turn_id_at``) a record was
+taken from: the messages that said a fact's current value or an event, the newest
+``MAX_SOURCE_TURNS``; for a summary, the messages its clauses quote (none for a model's summary).
+Records stored before sources existed read as having none.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from .extraction.schema import USER, EventType, FactType
 
 MAX_HISTORY = 20  # fact versions kept per key
 MAX_TASK_IDS = 20  # recent task ids kept per record, for replay detection
+MAX_SOURCE_TURNS = 5  # turns a fact or event was taken from, the newest kept
 
 
 def stable_id(prefix: str, *parts: str) -> str:
@@ -71,6 +77,7 @@ class FactRecord(BaseModel):
     history: list[FactVersion] = Field(default_factory=list)  # oldest first
     task_ids: list[str] = Field(default_factory=list)  # recent tasks that touched it, oldest first
     subject: str = USER  # whom the fact is about; ``key`` is qualified by it when not the user
+    source_turn_ids: list[str] = Field(default_factory=list)  # turns that said the current value, oldest first
 
     @property
     def fact_id(self) -> str:
@@ -104,6 +111,7 @@ class EventRecord(BaseModel):
     source_task_ids: list[str] = Field(default_factory=list)  # oldest first, at most MAX_TASK_IDS
     subject: str = USER  # whom the event is about
     date_phrase: str = ""  # the words that gave ``date`` ("下周二", "next Tuesday"), when said
+    source_turn_ids: list[str] = Field(default_factory=list)  # turns that told of it, oldest first
 
     @property
     def content(self) -> str:
@@ -126,6 +134,7 @@ class SummaryRecord(BaseModel):
     created_at: float
     start_ts: float
     end_ts: float
+    source_turn_ids: list[str] = Field(default_factory=list)  # turns its clauses were taken from
 
     @property
     def content(self) -> str:

@@ -21,6 +21,12 @@
   the message the event came from (``source_message`` when the extractor does not say), and that
   date wins over the model's; birthdays and anniversaries are recurring (and only they), pointing
   at their next occurrence.
+* Sources: a fact or event the extractor gave no ``source_seqs`` (a model's answer) gets the user
+  messages it was taken from: for a fact, each message that supports its value on its own; for an
+  event, the message that says its date phrase, else the one that talks most about it. A value
+  none supports alone (a translation, words spread over messages) claims no message. With
+  ``check_support`` they are always found here, whatever the answer says; the summary's sources
+  are the extractor's (none for a model's summary, written in its own words).
 """
 
 from __future__ import annotations
@@ -192,6 +198,44 @@ def _reference_day(phrase: str, ev: ExtractedEvent, messages: Sequence[ChatMessa
     return message_date(source.timestamp, now) if source is not None else now.date()
 
 
+# ---------------------------------------------------------------- sources
+
+
+def _positioned(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    return [m for m in messages if m.role == "user" and m.content.strip() and m.seq > 0]
+
+
+def fact_sources(fact: ExtractedFact, messages: Sequence[ChatMessage], now: datetime) -> list[int]:
+    """The positions of the user messages that each support ``fact.value`` alone (see
+    ``supported``); a message in another script than the value cannot be judged and is not one."""
+    seqs = []
+    for m in _positioned(messages):
+        if not _same_script(fact.value, m.content):
+            continue
+        day = message_date(m.timestamp, now)
+        if _DATE_KEY.search(fact.key):  # a date as the model wrote it: the message must name a day
+            cues = _EVENT_CUES.get(fact.key.rsplit("_", 1)[-1], ())
+            ok = find_date(m.content, day) is not None and (not cues or any(c in m.content.casefold() for c in cues))
+        else:
+            ok = supported(fact.value, [m.content], key=fact.key, today=day)
+        if ok:
+            seqs.append(m.seq)
+    return seqs
+
+
+def event_source_seqs(ev: ExtractedEvent, messages: Sequence[ChatMessage]) -> list[int]:
+    """The position of the user message ``ev`` was taken from: the one that says its date phrase,
+    else the one that talks most about it (and enough: ``_event_supported`` alone); none otherwise."""
+    users = _positioned(messages)
+    if ev.date_phrase and (said := source_message(ev, ev.date_phrase, users)) is not None:
+        return [said.seq]
+    fits = [m for m in users if _same_script(ev.title, m.content) and _event_supported(ev, [m.content])]
+    if not fits:
+        return []
+    about = f"{ev.title} {ev.summary}"
+    return [max(fits, key=lambda m: overlap(about, m.content)).seq]
+
+
 def _resolve_dates(ev: ExtractedEvent, messages: Sequence[ChatMessage], now: datetime,
                    source: ChatMessage | None = None) -> ExtractedEvent:
     phrase = "" if is_placeholder(ev.date_phrase) else ev.date_phrase
@@ -225,8 +269,10 @@ def postprocess(result: ExtractionResult, messages: Sequence[ChatMessage], *, no
             continue
         if _POSITIVE.match(f.key) and only_negated(f.value, texts):
             continue
-        facts.append(_split_role_key(f.model_copy(update={"subject": _subject(f.subject, user_names, roles)}),
-                                     roles))
+        update: dict[str, Any] = {"subject": _subject(f.subject, user_names, roles)}
+        if check_support or not f.source_seqs:  # a model's answer: found in code, whatever it says
+            update["source_seqs"] = fact_sources(f, messages, now)
+        facts.append(_split_role_key(f.model_copy(update=update), roles))
 
     events: list[ExtractedEvent] = []
     sources = list(event_sources or [])
@@ -237,13 +283,17 @@ def postprocess(result: ExtractionResult, messages: Sequence[ChatMessage], *, no
             continue
         ev = ev.model_copy(update={"subject": _subject(ev.subject, user_names, roles),
                                    "emotion": "" if is_placeholder(ev.emotion) else ev.emotion})
-        events.append(_resolve_dates(ev, messages, now, sources[i] if i < len(sources) else None))
+        ev = _resolve_dates(ev, messages, now, sources[i] if i < len(sources) else None)
+        if check_support or not ev.source_seqs:
+            ev = ev.model_copy(update={"source_seqs": event_source_seqs(ev, messages)})
+        events.append(ev)
 
     return result.model_copy(update={
         "facts": facts, "events": events,
         "emotion": "" if is_placeholder(result.emotion) else result.emotion,
         "topics": [t for t in result.topics if not is_placeholder(t)],
         "summary": "" if is_placeholder(result.summary) else result.summary,
+        "summary_source_seqs": [] if check_support or is_placeholder(result.summary) else result.summary_source_seqs,
     })
 
 

@@ -69,24 +69,41 @@ def detect_topics(texts: Sequence[str], lang: str, limit: int = 5) -> list[str]:
     return ranked[:limit]
 
 
-def _summary(found: _Found, user_texts: list[str]) -> str:
+def _summary(found: _Found, user_msgs: Sequence[ChatMessage]) -> tuple[str, list[int]]:
+    """The segment's summary and the messages its clauses were taken from: those of the facts and
+    events it states, or, without any, the messages its quoted opening shows (whole, or the first)."""
     zh = found.lang == "zh"
     if found.phrases:
         parts = []
-        for p in found.phrases[:8]:
+        shown = found.phrases[:8]
+        for p in shown:
             p = p.rstrip("。.")
             if zh:
                 p = p.removeprefix("用户")
             elif p.startswith(("The user", "The user's")):
                 p = p[0].lower() + p[1:]
             parts.append(p)
-        return ("用户" + "；".join(parts) + "。") if zh else ("User: " + "; ".join(parts) + ".")
-    first = " ".join(user_texts).strip()
+        text = ("用户" + "；".join(parts) + "。") if zh else ("User: " + "; ".join(parts) + ".")
+        return text, found.summary_seqs(shown)
+    first = " ".join(m.content for m in user_msgs).strip()
     if not first:
-        return ""
+        return "", []
     limit = 80 if zh else 200
     clipped = first if len(first) <= limit else first[:limit].rstrip() + "…"
-    return f"用户聊到：{clipped}" if zh else f"The user talked about: {clipped}"
+    return (f"用户聊到：{clipped}" if zh else f"The user talked about: {clipped}"), _quoted(user_msgs, limit)
+
+
+def _quoted(user_msgs: Sequence[ChatMessage], limit: int) -> list[int]:
+    """The messages a quote of the first ``limit`` characters of their joined text shows: the first
+    (the quote starts with it) and every later one it shows whole."""
+    seqs, start = [], 0
+    for i, m in enumerate(user_msgs):
+        if (i == 0 or start + len(m.content) <= limit) and m.seq > 0:
+            seqs.append(m.seq)
+        start += len(m.content) + 1
+        if start >= limit:
+            break
+    return seqs
 
 
 def _track_topic(clause: str, lang: str, f: _Found) -> None:
@@ -124,7 +141,8 @@ def extract_with_rules(messages: Sequence[ChatMessage], *, now: datetime,
     ``now`` is the conversation's date: relative dates resolve against ``now.date()``.
     ``known_facts`` only lets the shared ``postprocess`` recognise the user's name as a subject.
     """
-    user_texts = [m.content for m in messages if m.role == "user" and m.content.strip()]
+    user_msgs = [m for m in messages if m.role == "user" and m.content.strip()]
+    user_texts = [m.content for m in user_msgs]
     lang = detect_language(" ".join(user_texts), default="en")
     found = _Found(lang=lang, today=now.date())
     for msg in messages:
@@ -148,8 +166,9 @@ def extract_with_rules(messages: Sequence[ChatMessage], *, now: datetime,
             for match in matchers:
                 match(clause, found)
     emotion = detect_emotion(user_texts, lang)
-    result = ExtractionResult(summary=_summary(found, user_texts), topics=detect_topics(user_texts, lang),
+    summary, summary_seqs = _summary(found, user_msgs)
+    result = ExtractionResult(summary=summary, topics=detect_topics(user_texts, lang),
                               emotion=emotion, facts=[fact for fact, _ in found.facts.values()],
-                              events=found.events)
+                              events=found.events, summary_source_seqs=summary_seqs)
     result = postprocess(result, messages, now=now, known_facts=known_facts, event_sources=found.sources)
     return ExtractionOutcome(result=result, llm_calls=0, method="rules", model="rules", language=lang)

@@ -147,6 +147,11 @@ def _strip_dates(text: str, today: date) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+def union_seqs(a: Sequence[int], b: Sequence[int]) -> list[int]:
+    """``a`` then what ``b`` adds, each position once."""
+    return list(dict.fromkeys([*a, *b]))
+
+
 def _fmt_md(d: date, lang: str) -> str:
     return f"{d.month}月{d.day}日" if lang == "zh" else f"{d:%B} {d.day}"
 
@@ -171,6 +176,7 @@ class _Found:
     kinds: dict[str, str] = field(default_factory=dict)  # a pet's kind as said ("兔子", "kitten") -> its name
     topic: str = ""  # the person (not a pet) the message spoke of last ("我妈妈…", "my sister…"): 他/她's
     sources: list[ChatMessage | None] = field(default_factory=list)  # the message each event came from
+    phrase_seqs: dict[str, list[int]] = field(default_factory=dict)  # summary part -> messages it came from
 
     def fact(self, type_: FactType, key: str, value: str, confidence: float, phrase: str, *,
              subject: str = USER) -> None:
@@ -180,9 +186,13 @@ class _Found:
         old = self.facts.pop((subject, type_, key), None)  # a later mention wins and moves to the end
         if old and old[1] in self.phrases:
             self.phrases.remove(old[1])
-        fact = ExtractedFact(subject=subject, type=type_, key=key, value=value, confidence=confidence)
+        seqs = self.here()
+        if old and old[0].value == value:  # said again: both messages say it; a new value is the new one's
+            seqs = union_seqs(old[0].source_seqs, seqs)
+        fact = ExtractedFact(subject=subject, type=type_, key=key, value=value, confidence=confidence,
+                             source_seqs=seqs)
         self.facts[(subject, type_, key)] = (fact, phrase)
-        self.phrases.append(phrase)
+        self.add_phrase(phrase, seqs)
         if type_ == "relationship" and subject == USER and key.endswith("_name"):
             self.named.append((key.removesuffix("_name"), value))
 
@@ -218,6 +228,7 @@ class _Found:
         iso = when.value.isoformat() if when else None
         for e in self.events:  # the same thing said twice in one segment is one event
             if e.type == type_ and e.subject == subject and (e.title == title or (iso and e.date == iso)):
+                e.source_seqs = union_seqs(e.source_seqs, self.here())
                 return
         emotion = emotion or _emotion_cue(self.clause, self.lang) or _emotion_cue(self.message, self.lang) \
             or detect_emotion([], self.lang)
@@ -225,9 +236,25 @@ class _Found:
         self.events.append(ExtractedEvent(subject=subject, type=type_, title=title, summary=summary, date=iso,
                                           date_phrase=when.surface(self.clause) if when else "",
                                           recurring=recurring, emotion=emotion,
-                                          importance=importance or _EVENT_IMPORTANCE[type_]))
+                                          importance=importance or _EVENT_IMPORTANCE[type_],
+                                          source_seqs=self.here()))
         if in_summary:
-            self.phrases.append(summary)
+            self.add_phrase(summary, self.here())
+
+    def here(self) -> list[int]:
+        """The log position of the message being read (none when it has no position yet)."""
+        return [self.source.seq] if self.source is not None and self.source.seq > 0 else []
+
+    def add_phrase(self, phrase: str, seqs: list[int]) -> None:
+        self.phrases.append(phrase)
+        self.phrase_seqs[phrase] = union_seqs(self.phrase_seqs.get(phrase, []), seqs)
+
+    def summary_seqs(self, phrases: Sequence[str]) -> list[int]:
+        """The messages the summary's ``phrases`` were taken from, in message order."""
+        seqs: set[int] = set()
+        for p in phrases:
+            seqs.update(self.phrase_seqs.get(p, []))
+        return sorted(seqs)
 
 
 _Matcher = Callable[[str, _Found], None]

@@ -13,6 +13,11 @@ Every fact and event has a ``subject``: ``"user"`` (``USER``) when it is about t
 the other it is about as the user names them (a pet "豆豆", "Emma", or a role "妈妈"/"sister"
 when unnamed), so "豆豆今年三岁" is ``subject="豆豆", key="age"`` and never the user's age.
 ``normalize_subject`` maps every way of saying "me" to ``"user"``.
+
+``source_seqs`` (on facts, events and the result's summary) are the log positions of the user
+messages a memory was taken from. Code sets them (the rules know the message they read,
+``postprocess`` finds it for a model's answer); they are not in ``EXTRACTION_JSON_SCHEMA``, so a
+model never has to write ids.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ...llm.base import Usage
 
@@ -82,6 +88,7 @@ class ExtractedFact(_Strict):
     value: str = Field(min_length=1, max_length=500,
                        description="What the user said, in the user's words and language.")
     confidence: float = Field(ge=0.0, le=1.0, description="0..1: how sure the user really said this.")
+    source_seqs: SkipJsonSchema[list[int]] = Field(default_factory=list)
 
     @field_validator("key")
     @classmethod
@@ -115,6 +122,7 @@ class ExtractedEvent(_Strict):
                                         "the next occurrence.")
     emotion: str = Field(default="", max_length=40)
     importance: int = Field(ge=1, le=10, description="1 (trivia) .. 10 (life-changing).")
+    source_seqs: SkipJsonSchema[list[int]] = Field(default_factory=list)
 
     @field_validator("subject", mode="before")
     @classmethod
@@ -145,6 +153,8 @@ class ExtractionResult(_Strict):
     emotion: str = Field(max_length=40, description="Overall emotional tone of the user.")
     facts: list[ExtractedFact]
     events: list[ExtractedEvent]
+    # The messages the summary's clauses were taken from; none for a summary written in other words.
+    summary_source_seqs: SkipJsonSchema[list[int]] = Field(default_factory=list)
 
 
 # Keywords strict mode rejects (or some OpenAI-compatible servers do); pydantic still enforces them.

@@ -18,6 +18,8 @@ the metadata keys stay in one place:
 Index documents (``memory.documents``) carry the record's id and the same metadata names
 (fact_type, event_type, event_date, title, recurring, ...), so fusion merges a fact found by
 k-NN with the same fact from DynamoDB, and an index-only hit ranks and renders alike.
+Every one also carries ``source_turn_ids``: the turn documents the record was taken from (a
+fact's value, an event, a summary's quoted clauses), never the turns a window shows (``turn_ids``).
 Metadata keys read downstream: event_date, recurring, event_type, title, updated_at,
 search_text.
 """
@@ -80,6 +82,7 @@ def from_fact(fact: FactRecord, *, score: float = 0.0, source: str = "profile") 
         "fact_type": fact.type, "key": fact.key, "value": fact.value,
         "confidence": fact.confidence, "updated_at": fact.updated_at,
         "search_text": fact_search_text(fact), "subject": fact.subject,
+        "source_turn_ids": list(fact.source_turn_ids),
     }
     # "birthday: 1995-03-15" is also a yearly date the companion may bring up.
     if fact.base_key.endswith(_DATE_KEYS) and parse_event_date(fact.value) is not None:
@@ -94,6 +97,7 @@ def from_event(event: EventRecord, *, score: float = 0.0, source: str = "events"
     metadata: dict[str, object] = {
         "event_type": event.type, "title": event.title, "recurring": event.recurring,
         "emotion": event.emotion, "mentions": event.mentions, "created_at": event.created_at,
+        "source_turn_ids": list(event.source_turn_ids),
     }
     if event.date:
         metadata["event_date"] = event.date
@@ -107,5 +111,5 @@ def from_summary(summary: SummaryRecord, *, score: float = 0.0, source: str = "s
                           timestamp=summary.end_ts, score=score, importance=5.0, source=source,
                           metadata={"topics": list(summary.topics), "emotion": summary.emotion,
                                     "session_id": summary.session_id, "from_seq": summary.from_seq,
-                                    "to_seq": summary.to_seq,
+                                    "to_seq": summary.to_seq, "source_turn_ids": list(summary.source_turn_ids),
                                     "search_text": " ".join([summary.content, *summary.topics])})
