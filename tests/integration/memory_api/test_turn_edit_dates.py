@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.recall.support import Seeder
+from tests.integration.recall.support import Seeder, fact
 
 from .conftest import Api
 
@@ -25,3 +25,18 @@ async def test_an_edited_turn_speaks_about_the_dates_of_its_new_words(api: Api, 
     assert after is not None and after["content"] == "我前天去爬山了"
     assert (said - timedelta(days=2)).isoformat() in after["when"]
     assert (said - timedelta(days=1)).isoformat() not in after["when"]
+
+
+async def test_a_fact_the_person_corrected_no_longer_claims_the_turns_of_the_old_value(
+        api: Api, seeder: Seeder) -> None:
+    u = api.user_id
+    [said] = await seeder.put(u, "luna", turns=[("user", "My favorite food is hotpot")])
+    food = fact(u, "luna", "favorite_food", "hotpot", type_="preference").model_copy(
+        update={"source_turn_ids": [said]})
+    await seeder.put(u, "luna", facts=[food])
+    listed = (await api.call("GET", "/api/v1/memory/facts", params={"character_id": "luna"})).json()["items"]
+    assert [i["source_turn_ids"] for i in listed if i["value"] == "hotpot"] == [[said]]
+    r = await api.call("PATCH", f"/api/v1/memory/items/{food.fact_id}", json={"value": "spicy hotpot"})
+    assert r.status_code == 200, r.text
+    listed = (await api.call("GET", "/api/v1/memory/facts", params={"character_id": "luna"})).json()["items"]
+    assert [(i["value"], i["source_turn_ids"]) for i in listed] == [("spicy hotpot", [])]
